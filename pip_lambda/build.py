@@ -1,0 +1,125 @@
+"""One build: pip into a fresh staging folder, clean it, add code, check sizes, zip, swap into place."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import diagnose
+from .distributions import Distribution, find_distributions
+from .errors import PipFailedError, UsageError
+from .limits import check_unzipped, zipped_warning
+from .pipargs import PipArgs
+from .piprun import install_command, pip_environment, run_pip
+from .postprocess import clean_site
+from .staging import MARKER, check_output, check_target, clean_debris, create_staging, promote, remove_ours
+from .target import Target
+from .usercode import add_code, check_code_paths
+from .zipwriter import ZipResult, collect_entries, write_zip
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything one build needs, decided before anything runs."""
+
+    target: Target
+    pip_args: PipArgs
+    target_dir: Path
+    output: Path | None
+    """None with --no-zip."""
+    layer: bool = False
+    code: tuple[Path, ...] = ()
+    verbosity: int = 0
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    request: BuildRequest
+    distributions: tuple[Distribution, ...]
+    file_count: int
+    unzipped_size: int
+    zip: ZipResult | None
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def check_requirement_files(files: Sequence[str]) -> None:
+    for name in files:
+        if "://" in name:
+            continue
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(
+                f"requirements file {name} not found",
+                hint="check the path given to -r/-c, relative to the current folder",
+            )
+        try:
+            path.open("rb").close()
+        except OSError as error:
+            raise UsageError(
+                f"requirements file {name} cannot be read: {error.strerror}", hint="check its permissions"
+            ) from None
+
+
+def check_request(request: BuildRequest) -> None:
+    """Refuse bad input before anything is written."""
+    if not request.pip_args.has_requirements and not request.code:
+        raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
+    check_target(request.target_dir)
+    if request.output is not None:
+        check_output(request.output, request.target_dir)
+    check_requirement_files(request.pip_args.requirement_files)
+    check_code_paths(request.code)
+
+
+def _install(request: BuildRequest, site: Path) -> None:
+    environment = pip_environment(request.target)
+    command = install_command(request.target, site, request.pip_args.passthrough, request.pip_args.platforms)
+    log.info("installing for %s with pip", request.target)
+    try:
+        run_pip(command, environment, stream=request.verbosity > 0)
+    except PipFailedError as failure:
+        explained = diagnose.explain(failure, request.target, request.pip_args.passthrough, environment)
+        raise (explained or failure) from None
+
+
+def build(request: BuildRequest) -> BuildResult:
+    """Run the whole build; the previous target and zip stay untouched unless it succeeds."""
+    check_request(request)
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+    started = time.perf_counter()
+    clean_debris(request.target_dir)
+    staging = create_staging(request.target_dir)
+    try:
+        site = staging / "python" if request.layer else staging
+        site.mkdir(exist_ok=True)
+        if request.pip_args.has_requirements:
+            _install(request, site)
+        timings["pip"] = time.perf_counter() - started
+        clean_site(site)
+        add_code(request.code, site)
+        distributions = tuple(find_distributions(site))
+        entries = collect_entries(staging, exclude=(MARKER,))
+        unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
+        check_unzipped(unzipped, distributions)
+        zip_result = None
+        if request.output is not None:
+            mark = time.perf_counter()
+            zip_result = write_zip(entries, request.output)
+            timings["zip"] = time.perf_counter() - mark
+            warning = zipped_warning(zip_result.size)
+            if warning:
+                warnings.append(warning)
+        promote(staging, request.target_dir)
+    except BaseException:
+        remove_ours(staging)
+        raise
+    timings["total"] = time.perf_counter() - started
+    files = sum(1 for entry in entries if entry.source is not None)
+    return BuildResult(request, distributions, files, unzipped, zip_result, tuple(warnings), timings)

@@ -1,0 +1,237 @@
+"""A deterministic zip writer that compresses on every core.
+
+The same tree gives the same bytes on any machine: entries sorted by name
+(NFC-normalised, forward slashes), one fixed timestamp, modes normalised to
+0644/0755, no extra fields, and members written in order whatever the number
+of workers.  zlib releases the GIL, so threads compress in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import struct
+import time
+import unicodedata
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SizeLimitError, UnsafePathError
+
+DEFAULT_LEVEL = 6
+ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
+
+# Formats that are compressed already: deflating them again costs time and saves nothing.
+_COMPRESSED_SUFFIXES = frozenset(
+    {".zip", ".whl", ".jar", ".egg", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".7z",
+     ".png", ".jpg", ".jpeg", ".gif", ".webp", ".woff", ".woff2", ".mp3", ".mp4", ".npz", ".pyz"}
+)  # fmt: skip
+_STORED, _DEFLATED = 0, 8
+_UTF8_FLAG = 0x800
+_MAX_ENTRIES = 0xFFFF
+_MAX_32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One member: a file (``source`` set) or a folder (``source`` None, name ending in ``/``)."""
+
+    name: str
+    source: Path | None
+    mode: int
+
+
+@dataclass(frozen=True)
+class ZipResult:
+    path: Path
+    sha256: str
+    size: int
+    entries: int
+
+
+def _normal_mode(st_mode: int, is_dir: bool) -> int:
+    if is_dir:
+        return stat.S_IFDIR | 0o755
+    return stat.S_IFREG | (0o755 if st_mode & 0o111 else 0o644)
+
+
+def collect_entries(root: Path, prefix: str = "", exclude: Iterable[str] = ()) -> list[Entry]:
+    """Every file and folder under ``root``, dotfiles included, symlinks resolved inside the tree.
+
+    ``exclude`` names top-level entries to leave out.  A symlink to a file
+    inside the tree is stored as that file's content; one pointing outside, or
+    to a folder, is refused, so no entry can escape the package root.
+    """
+    skipped = set(exclude)
+    real_root = root.resolve()
+    entries: list[Entry] = []
+
+    def visit(folder: Path, relative: str) -> None:
+        for child in os.scandir(folder):
+            if not relative and child.name in skipped:
+                continue
+            name = unicodedata.normalize("NFC", f"{relative}{child.name}")
+            path = Path(child.path)
+            if child.is_symlink():
+                resolved = path.resolve()
+                if not resolved.is_relative_to(real_root) or resolved.is_dir() or not resolved.exists():
+                    raise UnsafePathError(
+                        f"refusing to zip the symlink {path}: it points to {resolved}, not to a file inside the package",
+                        hint="replace the link with the file it points to",
+                    )
+                entries.append(Entry(prefix + name, resolved, _normal_mode(resolved.stat().st_mode, False)))
+            elif child.is_dir():
+                entries.append(Entry(f"{prefix}{name}/", None, _normal_mode(0, True)))
+                visit(path, f"{name}/")
+            elif child.is_file():
+                entries.append(Entry(prefix + name, path, _normal_mode(child.stat().st_mode, False)))
+
+    visit(root, "")
+    for folder in _parents(prefix):
+        entries.append(Entry(folder, None, _normal_mode(0, True)))
+    return sorted(entries, key=lambda entry: entry.name)
+
+
+def _parents(prefix: str) -> list[str]:
+    parts = [part for part in prefix.split("/") if part]
+    return ["/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
+
+
+def zip_time(source_date_epoch: str | None = None) -> tuple[int, int]:
+    """DOS date and time: 1980-01-01, or SOURCE_DATE_EPOCH (UTC) when set."""
+    epoch = ZIP_EPOCH
+    raw = os.environ.get("SOURCE_DATE_EPOCH") if source_date_epoch is None else source_date_epoch
+    if raw:
+        epoch = max(ZIP_EPOCH, int(raw))
+    moment = time.gmtime(epoch)
+    dos_date = ((moment.tm_year - 1980) << 9) | (moment.tm_mon << 5) | moment.tm_mday
+    dos_time = (moment.tm_hour << 11) | (moment.tm_min << 5) | (moment.tm_sec // 2)
+    return dos_date, dos_time
+
+
+@dataclass(frozen=True)
+class _Packed:
+    method: int
+    crc: int
+    size: int
+    data: bytes
+
+
+def _pack(entry: Entry, level: int) -> _Packed:
+    if entry.source is None:
+        return _Packed(_STORED, 0, 0, b"")
+    raw = entry.source.read_bytes()
+    crc = zlib.crc32(raw)
+    if not raw or entry.source.suffix.lower() in _COMPRESSED_SUFFIXES or level == 0:
+        return _Packed(_STORED, crc, len(raw), raw)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = compressor.compress(raw) + compressor.flush()
+    if len(deflated) >= len(raw):
+        return _Packed(_STORED, crc, len(raw), raw)
+    return _Packed(_DEFLATED, crc, len(raw), deflated)
+
+
+def _packed_in_order(entries: Sequence[Entry], level: int, workers: int) -> Iterator[_Packed]:
+    """Compress on ``workers`` threads, yielding in entry order with a bounded window."""
+    if workers <= 1:
+        yield from (_pack(entry, level) for entry in entries)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        window: deque[Future[_Packed]] = deque()
+        for entry in entries:
+            window.append(pool.submit(_pack, entry, level))
+            if len(window) >= workers * 4:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class _HashingFile:
+    def __init__(self, handle: object) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+        self.offset = 0
+
+    def write(self, data: bytes) -> None:
+        self._handle.write(data)  # type: ignore[attr-defined]
+        self.digest.update(data)
+        self.offset += len(data)
+
+
+def write_zip(
+    entries: Sequence[Entry],
+    output: Path,
+    *,
+    level: int = DEFAULT_LEVEL,
+    workers: int | None = None,
+    source_date_epoch: str | None = None,
+) -> ZipResult:
+    """Write ``entries`` to ``output`` atomically: a temporary file renamed into place."""
+    if len(entries) > _MAX_ENTRIES:
+        raise SizeLimitError(
+            f"the package has {len(entries):,} files and folders, more than a zip without ZIP64 holds ({_MAX_ENTRIES:,})"
+        )
+    dos_date, dos_time = zip_time(source_date_epoch)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    central: list[bytes] = []
+    try:
+        with open(temporary, "wb") as handle:
+            out = _HashingFile(handle)
+            for entry, packed in zip(entries, _packed_in_order(entries, level, workers or default_workers())):
+                name = entry.name.encode("utf-8")
+                flags = 0 if entry.name.isascii() else _UTF8_FLAG
+                if out.offset > _MAX_32 or len(packed.data) > _MAX_32:
+                    raise SizeLimitError("the package is larger than 4 GiB, far above Lambda's limits")
+                fields = (
+                    20,
+                    flags,
+                    packed.method,
+                    dos_time,
+                    dos_date,
+                    packed.crc,
+                    len(packed.data),
+                    packed.size,
+                    len(name),
+                )
+                central.append(
+                    struct.pack(
+                        "<IHHHHHHIIIHHHHHII",
+                        0x02014B50,
+                        0x0314,
+                        *fields,
+                        0,
+                        0,
+                        0,
+                        0,
+                        entry.mode << 16 | (0x10 if entry.source is None else 0),
+                        out.offset,
+                    )
+                    + name
+                )
+                out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name)
+                out.write(packed.data)
+            directory_offset = out.offset
+            directory = b"".join(central)
+            out.write(directory)
+            out.write(
+                struct.pack(
+                    "<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), directory_offset, 0
+                )
+            )
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(output)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return ZipResult(output, out.digest.hexdigest(), out.offset, len(entries))
