@@ -72,7 +72,9 @@ def collect_entries(root: Path, prefix: str = "", exclude: Iterable[str] = ()) -
     entries: list[Entry] = []
 
     def visit(folder: Path, relative: str) -> None:
-        for child in os.scandir(folder):
+        with os.scandir(folder) as scan:
+            children = list(scan)
+        for child in children:
             if not relative and child.name in skipped:
                 continue
             name = unicodedata.normalize("NFC", f"{relative}{child.name}")

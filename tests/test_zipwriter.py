@@ -1,0 +1,123 @@
+"""The zip is deterministic: the same tree gives the same bytes whatever the machine does."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pip_lambda.errors import UnsafePathError
+from pip_lambda.zipwriter import collect_entries, write_zip
+
+
+def make_tree(root: Path, mtime: int, umask_mode: int) -> Path:
+    (root / "pkg" / ".libs").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("x = 1\n" * 100)
+    (root / "pkg" / ".libs" / "libfoo.so").write_bytes(os.urandom(0) + b"\x7fELF" + bytes(range(256)) * 50)
+    (root / "pkg" / "tool.sh").write_text("#!/bin/sh\necho hi\n")
+    (root / "pkg" / "tool.sh").chmod(0o700)
+    (root / "pkg" / "data.gz").write_bytes(b"\x1f\x8b" + bytes(200))
+    (root / "empty").mkdir()
+    (root / "café.txt").write_text("unicode name\n")
+    for path in root.rglob("*"):
+        if path.is_file() and path.name != "tool.sh":
+            path.chmod(umask_mode)
+        os.utime(path, (mtime, mtime))
+    return root
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_same_tree_same_bytes_whatever_mtimes_modes_and_workers(tmp_path):
+    first = make_tree(tmp_path / "a", 1_000_000, 0o600)
+    second = make_tree(tmp_path / "b", 2_000_000, 0o664)
+    results = [
+        write_zip(collect_entries(first), tmp_path / "1.zip", workers=1),
+        write_zip(collect_entries(second), tmp_path / "2.zip", workers=2),
+        write_zip(collect_entries(second), tmp_path / "8.zip", workers=8),
+    ]
+    assert len({digest(result.path) for result in results}) == 1
+    assert len({result.sha256 for result in results}) == 1
+    assert results[0].sha256 == digest(results[0].path)
+
+
+def test_entries_are_sorted_with_folders_dotfiles_and_forward_slashes(tmp_path):
+    result = write_zip(collect_entries(make_tree(tmp_path / "t", 0, 0o644)), tmp_path / "t.zip")
+    with zipfile.ZipFile(result.path) as archive:
+        names = archive.namelist()
+    assert names == sorted(names)
+    assert "pkg/.libs/libfoo.so" in names
+    assert "empty/" in names
+    assert all("\\" not in name for name in names)
+
+
+def test_modes_timestamps_and_no_extra_fields(tmp_path):
+    result = write_zip(collect_entries(make_tree(tmp_path / "t", 0, 0o600)), tmp_path / "t.zip")
+    with zipfile.ZipFile(result.path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+    assert stat.S_IMODE(infos["pkg/__init__.py"].external_attr >> 16) == 0o644
+    assert stat.S_IMODE(infos["pkg/tool.sh"].external_attr >> 16) == 0o755
+    assert stat.S_IMODE(infos["pkg/"].external_attr >> 16) == 0o755
+    assert {info.date_time for info in infos.values()} == {(1980, 1, 1, 0, 0, 0)}
+    assert {info.extra for info in infos.values()} == {b""}
+    assert infos["café.txt"].flag_bits & 0x800
+
+
+def test_compressed_files_are_stored_and_text_is_deflated(tmp_path):
+    result = write_zip(collect_entries(make_tree(tmp_path / "t", 0, 0o644)), tmp_path / "t.zip")
+    with zipfile.ZipFile(result.path) as archive:
+        assert archive.getinfo("pkg/data.gz").compress_type == zipfile.ZIP_STORED
+        assert archive.getinfo("pkg/__init__.py").compress_type == zipfile.ZIP_DEFLATED
+        assert archive.testzip() is None
+        assert archive.read("pkg/__init__.py") == b"x = 1\n" * 100
+
+
+def test_source_date_epoch_before_1980_is_clamped(tmp_path):
+    result = write_zip(collect_entries(make_tree(tmp_path / "t", 0, 0o644)), tmp_path / "t.zip", source_date_epoch="0")
+    with zipfile.ZipFile(result.path) as archive:
+        assert archive.infolist()[0].date_time == (1980, 1, 1, 0, 0, 0)
+
+
+def test_prefix_adds_parent_folders(tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "m.py").write_text("")
+    names = [entry.name for entry in collect_entries(root, prefix="python/")]
+    assert names == ["python/", "python/m.py"]
+
+
+def test_symlink_inside_the_tree_is_stored_as_content(tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "real.txt").write_text("content")
+    (root / "link.txt").symlink_to("real.txt")
+    result = write_zip(collect_entries(root), tmp_path / "t.zip")
+    with zipfile.ZipFile(result.path) as archive:
+        assert archive.read("link.txt") == b"content"
+
+
+def test_symlink_pointing_outside_is_refused(tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    (tmp_path / "secret").write_text("no")
+    (root / "link").symlink_to(tmp_path / "secret")
+    with pytest.raises(UnsafePathError, match="refusing to zip the symlink"):
+        collect_entries(root)
+
+
+def test_failed_write_leaves_the_previous_zip(tmp_path):
+    root = make_tree(tmp_path / "t", 0, 0o644)
+    output = tmp_path / "out.zip"
+    output.write_bytes(b"previous good zip")
+    entries = collect_entries(root)
+    (root / "pkg" / "__init__.py").unlink()
+    with pytest.raises(FileNotFoundError):
+        write_zip(entries, output)
+    assert output.read_bytes() == b"previous good zip"
+    assert [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")] == []
