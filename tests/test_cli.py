@@ -13,7 +13,9 @@ from pip_lambda.errors import EXIT_USAGE
 
 
 def test_python_dash_m_runs_the_cli():
-    done = subprocess.run([sys.executable, "-m", "pip_lambda", "--version"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip_lambda", "--version"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0
     assert done.stdout.startswith(f"pip-lambda {__version__} from ")
 
@@ -45,10 +47,19 @@ def test_no_arguments_prints_usage_and_fails(run):
         (["frobnicate"], "error: unknown command 'frobnicate'; choose one of: install"),
         (["install", "--runtime", "python2.7", "x"], "error: unknown runtime 'python2.7'; choose one of: python3.8, "),
         (["install", "--runtime", "python3.12", "--arch", "sparc", "x"], "error: unknown architecture 'sparc'"),
-        (["install", "--runtime", "python3.12"], "error: nothing to install; give requirements, -r requirements.txt, or --code PATH"),
-        (["install", "--runtime", "python3.12", "--user", "x"], "error: pip option --user cannot make a Lambda package"),
+        (
+            ["install", "--runtime", "python3.12"],
+            "error: nothing to install; give requirements, -r requirements.txt, or --code PATH",
+        ),
+        (
+            ["install", "--runtime", "python3.12", "--user", "x"],
+            "error: pip option --user cannot make a Lambda package",
+        ),
         (["install", "--runtime", "python3.12", "-e", ".", "x"], "error: pip option -e cannot make a Lambda package"),
-        (["install", "--runtime", "python3.12", "--code", "missing.py"], "error: --code missing.py: no such file or folder"),
+        (
+            ["install", "--runtime", "python3.12", "--code", "missing.py"],
+            "error: --code missing.py: no such file or folder",
+        ),
         (["install", "--runtime"], "error: argument --runtime: expected one argument"),
     ],
 )

@@ -8,9 +8,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import zip_names
 
 from pip_lambda.errors import EXIT_NO_WHEEL, EXIT_UNSAFE_PATH, EXIT_USAGE
+
+from conftest import zip_names
 
 
 def installed(project: Path, target: str = "build/lambda") -> set[str]:

@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import interpreter_for, unzip_read_only
-
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
+
+from conftest import interpreter_for, unzip_read_only
 
 pytestmark = pytest.mark.network
 
@@ -23,7 +23,11 @@ def highest_glibc(path: Path) -> tuple[int, ...]:
             if isinstance(section, GNUVerNeedSection):
                 for _, needed in section.iter_versions():
                     names = [aux.name for aux in needed]
-                    versions += [tuple(int(part) for part in name[6:].split(".")) for name in names if re.fullmatch(r"GLIBC_[0-9.]+", name)]
+                    versions += [
+                        tuple(int(part) for part in name[6:].split("."))
+                        for name in names
+                        if re.fullmatch(r"GLIBC_[0-9.]+", name)
+                    ]
     return max(versions)
 
 

@@ -49,7 +49,9 @@ def test_quiet_and_verbose_go_to_pip_and_to_pip_lambda(verbosity):
 
 
 def test_split_keeps_order_and_takes_only_our_options():
-    ours, pips = split_argv(["-r", "a.txt", "--runtime", "python3.12", "numpy", "-t", "out", "--layer", "--pre", "-o=x.zip"])
+    ours, pips = split_argv(
+        ["-r", "a.txt", "--runtime", "python3.12", "numpy", "-t", "out", "--layer", "--pre", "-o=x.zip"]
+    )
     assert ours == ["--runtime", "python3.12", "-t", "out", "--layer", "-o=x.zip"]
     assert pips == ["-r", "a.txt", "numpy", "--pre"]
 
@@ -105,13 +107,19 @@ def test_manual_command_flags_that_agree_are_honoured(tokens):
 def test_agreeing_platforms_narrow_the_tag_set():
     args = parse_pip_args(["--platform", "manylinux2014_x86_64"], PY312)
     command = install_command(PY312, "site", args.passthrough, args.platforms)
-    assert [command[index + 1] for index, token in enumerate(command) if token == "--platform"] == ["manylinux2014_x86_64"]
+    assert [command[index + 1] for index, token in enumerate(command) if token == "--platform"] == [
+        "manylinux2014_x86_64"
+    ]
 
 
 @pytest.mark.parametrize(
     ("tokens", "target", "words"),
     [
-        (["--platform", "manylinux_2_28_x86_64"], PY311, "contradicts the target python3.11 x86_64: python3.11 runs glibc 2.26"),
+        (
+            ["--platform", "manylinux_2_28_x86_64"],
+            PY311,
+            "contradicts the target python3.11 x86_64: python3.11 runs glibc 2.26",
+        ),
         (["--platform", "manylinux2014_aarch64"], PY312, "it is for aarch64 but the target architecture is x86_64"),
         (["--platform", "macosx_11_0_arm64"], PY312, "Lambda runs glibc-based Linux only"),
         (["--platform", "musllinux_1_2_x86_64"], PY312, "Lambda runs glibc-based Linux only"),
@@ -145,7 +153,9 @@ def test_python314_gets_its_pip_arguments():
 
 
 def test_pip_environment_keeps_pip_settings_and_drops_conflicts():
-    environment = pip_environment(PY312, {"PIP_INDEX_URL": "https://example.org/simple", "PIP_TARGET": "/tmp/x", "PIP_USER": "1"})
+    environment = pip_environment(
+        PY312, {"PIP_INDEX_URL": "https://example.org/simple", "PIP_TARGET": "/tmp/x", "PIP_USER": "1"}
+    )
     assert environment["PIP_INDEX_URL"] == "https://example.org/simple"
     assert "PIP_TARGET" not in environment and "PIP_USER" not in environment
     assert '"platform_machine": "x86_64"' in environment[MARKERS_VARIABLE]

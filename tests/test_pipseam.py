@@ -32,7 +32,10 @@ def oldest_pip_wheel() -> Path:
 
 
 def pips() -> list[pytest.param]:
-    return [pytest.param(None, id=f"newest-pip-{pip.__version__}"), pytest.param("oldest", id=f"oldest-pip-{OLDEST_PIP}")]
+    return [
+        pytest.param(None, id=f"newest-pip-{pip.__version__}"),
+        pytest.param("oldest", id=f"oldest-pip-{OLDEST_PIP}"),
+    ]
 
 
 def seam_environment(target: Target, which: str | None) -> dict[str, str]:
@@ -66,7 +69,9 @@ def test_the_seam_runs_the_intended_pip(which):
 def test_markers_follow_the_target_with_each_pip(tmp_path, wheelhouse, which, runtime, arch, expected):
     target = Target(get_runtime(runtime), arch)
     report = tmp_path / "report.json"
-    command = install_command(target, tmp_path / "site", ["--no-index", "--find-links", str(wheelhouse), "--report", str(report), "markerpkg"])
+    command = install_command(
+        target, tmp_path / "site", ["--no-index", "--find-links", str(wheelhouse), "--report", str(report), "markerpkg"]
+    )
     subprocess.run(command, env=seam_environment(target, which), capture_output=True, text=True, check=True)
     installed = {item["metadata"]["name"].replace("-", "_") for item in json.loads(report.read_text())["install"]}
     assert installed == expected

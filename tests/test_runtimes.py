@@ -47,7 +47,7 @@ def test_default_runtime_follows_the_interpreter():
 
 
 def test_default_runtime_without_a_lambda_runtime_is_an_error():
-    with pytest.raises(UsageError, match="Lambda has no runtime for this interpreter's Python 3.7"):
+    with pytest.raises(UsageError, match=r"Lambda has no runtime for this interpreter.s Python 3\.7"):
         default_runtime((3, 7))
 
 

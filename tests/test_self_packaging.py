@@ -15,14 +15,29 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_contents(tmp_path):
     pytest.importorskip("setuptools")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         capture_output=True,
         check=True,
     )
     (wheel,) = tmp_path.glob("pip_lambda-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     package = sorted(name for name in names if not name.startswith("pip_lambda-"))
-    expected = sorted(f"pip_lambda/{path.relative_to(ROOT / 'pip_lambda').as_posix()}" for path in (ROOT / "pip_lambda").rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+    expected = sorted(
+        f"pip_lambda/{path.relative_to(ROOT / 'pip_lambda').as_posix()}"
+        for path in (ROOT / "pip_lambda").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
     assert package == expected
     assert "pip_lambda/py.typed" in names
     assert "pip_lambda/data/runtimes.json" in names

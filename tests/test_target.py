@@ -17,7 +17,13 @@ def test_python311_x86_64_tags_stop_at_glibc_226():
     tags = target("python3.11").platform_tags
     assert tags[0] == "manylinux_2_26_x86_64"
     assert "manylinux_2_27_x86_64" not in tags
-    assert {"manylinux_2_17_x86_64", "manylinux_2_5_x86_64", "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"} <= set(tags)
+    assert {
+        "manylinux_2_17_x86_64",
+        "manylinux_2_5_x86_64",
+        "manylinux2014_x86_64",
+        "manylinux2010_x86_64",
+        "manylinux1_x86_64",
+    } <= set(tags)
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13", "python3.14"])
@@ -30,14 +36,16 @@ def test_al2023_runtimes_reach_glibc_234(runtime):
 
 def test_every_glibc_minor_up_to_the_ceiling_is_listed_once():
     tags = target("python3.12", "arm64").platform_tags
-    assert tags == tuple(f"manylinux_2_{minor}_aarch64" for minor in range(34, 16, -1)) + ("manylinux2014_aarch64",)
+    assert tags == (*(f"manylinux_2_{minor}_aarch64" for minor in range(34, 16, -1)), "manylinux2014_aarch64")
 
 
 def test_arm64_never_lists_x86_tags():
     assert all(tag.endswith("_aarch64") for tag in target("python3.11", "arm64").platform_tags)
 
 
-@pytest.mark.parametrize(("alias", "expected"), [("amd64", Arch.X86_64), ("AARCH64", Arch.ARM64), ("arm64", Arch.ARM64)])
+@pytest.mark.parametrize(
+    ("alias", "expected"), [("amd64", Arch.X86_64), ("AARCH64", Arch.ARM64), ("arm64", Arch.ARM64)]
+)
 def test_architecture_aliases(alias, expected):
     assert Arch.parse(alias) is expected
 
