@@ -15,22 +15,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_wheel_contents(tmp_path):
     pytest.importorskip("setuptools")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        capture_output=True,
-        check=True,
-    )
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "pip_lambda", source / "pip_lambda", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "-w",
+        str(tmp_path),
+    ]
+    subprocess.run([*command, str(source)], capture_output=True, check=True)
     (wheel,) = tmp_path.glob("pip_lambda-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     package = sorted(name for name in names if not name.startswith("pip_lambda-"))
