@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contents(tmp_path):
-    pytest.importorskip("setuptools")
+    if importlib.util.find_spec("setuptools") is None:
+        pytest.skip("setuptools is needed to build the wheel")
     source = tmp_path / "source"
     shutil.copytree(ROOT / "pip_lambda", source / "pip_lambda", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("setup.cfg", "pyproject.toml", "README.md"):
