@@ -5,21 +5,38 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from . import __version__
-from .build import BuildRequest, build
+from .build import BuildRequest, BuildResult, build
+from .config import (
+    COMMAND_LINE,
+    ConfigError,
+    ProjectConfig,
+    Setting,
+    command_line_layer,
+    describe,
+    environment_layer,
+    find_config,
+    pip_arguments,
+    settings_for,
+)
 from .errors import PipLambdaError, UsageError
 from .options import build_parser, split_argv
 from .pipargs import parse_pip_args
+from .report import make_report, write_report
 from .runtimes import default_runtime, get_runtime
 from .summary import summary_lines
 from .target import Arch, Target
+from .terminal import TerminalHandler, live_status, paint, use_colour
 
 log = logging.getLogger("pip_lambda")
+T = TypeVar("T")
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 70
@@ -31,11 +48,37 @@ pip-lambda adds --target, one --platform per tag the runtime can load, --impleme
 --python-version, --only-binary=:all: and --no-compile, and evaluates environment markers
 for the target.
 
+Settings also come from PIP_LAMBDA_<OPTION> variables, [tool.pip-lambda] in pyproject.toml
+and [pip-lambda] in setup.cfg (keys named after the long options, plus requirements and
+pip-args); the command line wins, then the environment, pyproject.toml, setup.cfg.
+-v shows where each setting came from.
+
 examples:
-  pip-lambda install -r requirements.txt --code app.py          # function zip for this Python
-  pip-lambda install --runtime python3.12 --arch arm64 -r requirements.txt
-  pip-lambda install --layer --runtime python3.13 -r requirements.txt   # build/layer.zip
-  pip-lambda install --no-deps --require-hashes -r requirements.lock    # from a lock file
+  # a function: dependencies and the handler, for this interpreter's Python -> build/lambda.zip
+  pip-lambda install -r requirements.txt --code app.py
+
+  # a layer (everything under python/) for python3.13 -> build/layer.zip
+  pip-lambda install --layer --runtime python3.13 -r requirements.txt
+
+  # arm64 (Graviton) for python3.12, written where you want it
+  pip-lambda install --runtime python3.12 --arch arm64 -r requirements.txt -o dist/fn-arm64.zip
+
+  # a lock file with hashes: pip installs exactly what it lists
+  pip-lambda install --no-deps --require-hashes -r requirements.lock --code app.py
+
+  # the named target [tool.pip-lambda.targets.api], with a JSON report
+  pip-lambda install --name api --report build/api.json
+"""
+
+BUILD_EPILOG = """\
+Builds every named target of the configuration ([tool.pip-lambda.targets.NAME] in
+pyproject.toml, [pip-lambda.targets.NAME] in setup.cfg), each into build/NAME and
+build/NAME.zip unless its table says otherwise. Options and pip arguments given here
+apply to every target.
+
+examples:
+  pip-lambda build                                   # every named target
+  pip-lambda build --report build/report.json        # one report for all of them
 """
 
 TOP_HELP = f"""\
@@ -46,15 +89,10 @@ correct for the Lambda runtime and architecture whatever machine runs it.
 
 commands:
   install    install requirements for a Lambda runtime and write a reproducible zip
+  build      build every named target of pyproject.toml or setup.cfg
 
-'pip-lambda install --help' lists the options.  pip-lambda {__version__}
+'pip-lambda install --help' lists the options and examples.  pip-lambda {__version__}
 """
-
-
-class _Formatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
 
 
 def configure_logging(verbosity: int) -> None:
@@ -62,30 +100,54 @@ def configure_logging(verbosity: int) -> None:
     level = {1: logging.DEBUG, 0: logging.INFO, -1: logging.WARNING}.get(
         verbosity, logging.DEBUG if verbosity > 0 else logging.ERROR
     )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
-    log.handlers[:] = [handler]
+    for old in log.handlers:
+        old.close()
+    # pip streams its own output with -v, so the live status line is for the default verbosity only.
+    live = verbosity == 0 and live_status(sys.stderr)
+    log.handlers[:] = [TerminalHandler(sys.stderr, colour=use_colour(sys.stderr), live=live)]
     log.setLevel(level)
     log.propagate = False
 
 
-def run_install(argv: Sequence[str]) -> int:
+def _parse(argv: Sequence[str], prog: str, epilog: str) -> tuple[argparse.Namespace, list[str]] | None:
+    """pip-lambda's options and pip's arguments; None when help was asked for (and printed)."""
     parser = build_parser(
-        "pip-lambda install",
+        prog,
         usage="%(prog)s [options] [pip install arguments...]",
-        epilog=INSTALL_EPILOG,
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     before_separator = argv[: argv.index("--")] if "--" in argv else argv
     if "-h" in before_separator or "--help" in before_separator:
         print(parser.format_help(), end="")
-        return 0
+        return None
     ours, pips = split_argv(argv)
-    options = parser.parse_args(ours)
-    verbosity = options.verbose - options.quiet
-    configure_logging(verbosity)
-    runtime = get_runtime(options.runtime) if options.runtime else default_runtime()
-    arch = Arch.parse(options.arch or "x86_64")
+    namespace = parser.parse_args(ours)
+    configure_logging(namespace.verbose - namespace.quiet)
+    return namespace, pips
+
+
+def _settings(namespace: argparse.Namespace, project: ProjectConfig, name: str | None) -> dict[str, Setting]:
+    settings = settings_for(command_line_layer(vars(namespace)), environment_layer(os.environ), project, name)
+    configure_logging(settings["verbose"].value - settings["quiet"].value)
+    log.debug("settings%s:\n%s", f" of {name}" if name else "", "\n".join(describe(settings)))
+    return settings
+
+
+def _checked(settings: Mapping[str, Setting], key: str, parse: Callable[[str], T]) -> T:
+    """Parse a setting; a bad value from a variable or a file names where it came from."""
+    try:
+        return parse(str(settings[key].value))
+    except UsageError as error:
+        if settings[key].source == COMMAND_LINE:
+            raise
+        raise ConfigError(f"{key} from {settings[key].source}: {error.message}", hint=error.hint) from None
+
+
+def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | None) -> BuildRequest:
+    """Turn resolved settings into a build request."""
+    runtime = _checked(settings, "runtime", get_runtime) if settings["runtime"].value else default_runtime()
+    arch = _checked(settings, "arch", Arch.parse) if settings["arch"].value else Arch.X86_64
     if str(arch) not in runtime.architectures:
         raise UsageError(
             f"{runtime.name} does not run on {arch}", hint=f"choose one of: {', '.join(runtime.architectures)}"
@@ -94,31 +156,97 @@ def run_install(argv: Sequence[str]) -> int:
     notice = runtime.deprecation_notice(datetime.date.today())
     if notice:
         log.warning(notice)
-    target_dir = Path(options.target or ("build/layer" if options.layer else "build/lambda"))
-    request = BuildRequest(
+    layer = bool(settings["layer"].value)
+    default_dir = f"build/{name}" if name else ("build/layer" if layer else "build/lambda")
+    target_dir = Path(settings["target"].value or default_dir)
+    output = settings["output"].value or f"{target_dir}.zip"
+    return BuildRequest(
         target=target,
-        pip_args=parse_pip_args(pips, target),
+        pip_args=parse_pip_args(pip_arguments(settings, pips), target),
         target_dir=target_dir,
-        output=None if options.no_zip else Path(options.output or f"{target_dir}.zip"),
-        layer=options.layer,
-        code=tuple(Path(path) for path in options.code),
-        verbosity=verbosity,
+        output=None if settings["no-zip"].value else Path(output),
+        layer=layer,
+        code=tuple(Path(path) for path in settings["code"].value),
+        verbosity=settings["verbose"].value - settings["quiet"].value,
     )
-    result = build(request)
-    for warning in result.warnings:
-        log.warning(warning)
-    if verbosity >= 0:
-        print("\n".join(summary_lines(result)))
+
+
+def _finish(results: Sequence[tuple[str | None, BuildResult]], report: object) -> None:
+    """Warnings, the summary of each build, and the report when one was asked for."""
+    end_status()
+    colour = use_colour(sys.stdout)
+    for name, result in results:
+        for warning in result.warnings:
+            log.warning(warning)
+        if result.request.verbosity >= 0:
+            lines = summary_lines(result)
+            title = f"{name}: {lines[0]}" if name else lines[0]
+            print("\n".join([paint(title, "bold", colour), *lines[1:]]))
+    if report:
+        write_report(make_report(results), Path(str(report)))
+        log.info("wrote the report %s", report)
+
+
+def run_install(argv: Sequence[str]) -> int:
+    parsed = _parse(argv, "pip-lambda install", INSTALL_EPILOG)
+    if parsed is None:
+        return 0
+    namespace, pips = parsed
+    settings = _settings(namespace, find_config(), namespace.name)
+    result = build(_request(settings, pips, namespace.name))
+    _finish([(namespace.name, result)], settings["report"].value)
     return 0
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"install": run_install}
+def run_build(argv: Sequence[str]) -> int:
+    parsed = _parse(argv, "pip-lambda build", BUILD_EPILOG)
+    if parsed is None:
+        return 0
+    namespace, pips = parsed
+    project = find_config()
+    names = [namespace.name] if namespace.name else project.target_names
+    if not names:
+        raise ConfigError(
+            "no named targets to build",
+            hint="define [tool.pip-lambda.targets.NAME] tables in pyproject.toml, or use 'pip-lambda install'",
+        )
+    base = _settings(namespace, project, None)
+    requests = [(name, _request(_settings(namespace, project, name), pips, name)) for name in names]
+    _check_distinct(requests)
+    results = [(name, build(request)) for name, request in requests]
+    _finish(results, base["report"].value)
+    return 0
+
+
+def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None:
+    """Two targets writing the same folder or zip would overwrite each other's package."""
+    seen: dict[Path, str | None] = {}
+    for name, request in requests:
+        for path in (request.target_dir, request.output):
+            if path is None:
+                continue
+            other = seen.setdefault(path.resolve(), name)
+            if other != name:
+                raise ConfigError(
+                    f"targets {other} and {name} both write {path}",
+                    hint="give each target its own target and output, or leave them to the defaults (build/NAME)",
+                )
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"install": run_install, "build": run_build}
+
+
+def end_status() -> None:
+    """End the live status line, if one is drawn, before printing anything else."""
+    for handler in log.handlers:
+        handler.flush()
 
 
 def report_error(error: PipLambdaError) -> None:
+    end_status()
     if error.detail:
         print(error.detail.rstrip(), file=sys.stderr)
-    line = f"error: {error.message}"
+    line = f"{paint('error:', 'red', use_colour(sys.stderr))} {error.message}"
     if error.hint:
         line += f"; {error.hint}"
     print(line, file=sys.stderr)
@@ -142,9 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(error)
         return error.exit_code
     except KeyboardInterrupt:
+        end_status()
         print("error: interrupted; the previous package was left as it was", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
+        end_status()
         if log.isEnabledFor(logging.DEBUG):
             traceback.print_exc()
         print(

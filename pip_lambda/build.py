@@ -111,6 +111,7 @@ def build(request: BuildRequest) -> BuildResult:
         zip_result = None
         if request.output is not None:
             mark = time.perf_counter()
+            log.info("writing %s", request.output)
             zip_result = write_zip(entries, request.output)
             timings["zip"] = time.perf_counter() - mark
             warning = zipped_warning(zip_result.size)

@@ -24,6 +24,10 @@ class Option:
     metavar: str | None = None
     forwarded_to_pip: bool = False
     """Also handed to pip (pip's -q/-v), besides being read by pip-lambda."""
+    path: bool = False
+    """The value names a file or folder: relative paths in a configuration file are relative to that file."""
+    configurable: bool = True
+    """Also settable as a configuration key and a ``PIP_LAMBDA_<NAME>`` variable (see config.py)."""
 
     @property
     def flag(self) -> str:
@@ -47,10 +51,19 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "folder for the installed tree (default: build/lambda, or build/layer with --layer)",
         short="-t",
         metavar="DIR",
+        path=True,
     ),
-    Option("output", "str", "zip file to write (default: the target folder + .zip)", short="-o", metavar="ZIP"),
+    Option(
+        "output", "str", "zip file to write (default: the target folder + .zip)", short="-o", metavar="ZIP", path=True
+    ),
     Option("layer", "bool", "build a layer: everything under python/ in the zip"),
-    Option("code", "list", "function source file or folder to add at the package root (repeatable)", metavar="PATH"),
+    Option(
+        "code",
+        "list",
+        "function source file or folder to add at the package root (repeatable)",
+        metavar="PATH",
+        path=True,
+    ),
     Option("no-zip", "bool", "stop after the target folder; write no zip"),
     Option("quiet", "count", "less output (repeatable; also passed to pip)", short="-q", forwarded_to_pip=True),
     Option(
@@ -59,6 +72,20 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "more output, pip's included (repeatable; also passed to pip)",
         short="-v",
         forwarded_to_pip=True,
+    ),
+    Option(
+        "report",
+        "str",
+        "write a JSON report of the build (schema: pip_lambda/data/report.schema.json)",
+        metavar="FILE",
+        path=True,
+    ),
+    Option(
+        "name",
+        "str",
+        "build the named target [tool.pip-lambda.targets.NAME] of pyproject.toml or setup.cfg",
+        metavar="NAME",
+        configurable=False,
     ),
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 
 from .build import BuildResult
-from .limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from .limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, largest
+from .terminal import table
 
 
 def _mb(size: int) -> str:
@@ -17,23 +18,58 @@ def terraform_hash(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
 
 
-def summary_lines(result: BuildResult) -> list[str]:
+def _human(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1_048_576:
+        return f"{size / 1024:.1f} KiB"
+    return _mb(size)
+
+
+def _size(size: int) -> str:
+    return f"{size:,} B"
+
+
+def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
+    """What was built and where, then the largest distributions and the limits as aligned tables."""
     request = result.request
     kind = "layer" if request.layer else "function"
     lines = [
         f"Built a {kind} package for {request.target.runtime.name} on {request.target.arch} ({request.target.runtime.os}, glibc {request.target.runtime.glibc[0]}.{request.target.runtime.glibc[1]})"
     ]
     dists = ", ".join(str(dist) for dist in result.distributions) or "none"
-    lines.append(f"  distributions: {dists}")
-    lines.append(f"  files:         {result.file_count:,}")
-    lines.append(
-        f"  unzipped:      {result.unzipped_size:,} bytes ({_mb(result.unzipped_size)}; limit {UNZIPPED_LIMIT:,} with layers, {result.unzipped_size / UNZIPPED_LIMIT:.0%} used)"
-    )
-    lines.append(f"  target:        {request.target_dir}")
+    details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
     if result.zip is not None:
-        lines.append(
-            f"  zip:           {result.zip.path} ({result.zip.size:,} bytes, {_mb(result.zip.size)}; direct upload limit {_mb(DIRECT_UPLOAD_LIMIT)})"
+        details += [
+            ("zip:", str(result.zip.path)),
+            ("sha256:", result.zip.sha256),
+            ("base64 sha256:", terraform_hash(result.zip.sha256)),
+        ]
+    lines += table([list(row) for row in details], gap=" ")
+    biggest = largest(result.distributions, largest_count)
+    if biggest:
+        lines.append("")
+        rows = [["largest distributions", "version", "files", "unpacked"]]
+        rows += [[dist.name, dist.version, f"{len(dist.files):,}", _human(dist.size)] for dist in biggest]
+        lines += table(rows, right=(2, 3))
+    lines.append("")
+    limits = [["limits", "size", "limit", "used"]]
+    limits.append(
+        [
+            "unzipped, with layers",
+            _size(result.unzipped_size),
+            _size(UNZIPPED_LIMIT),
+            f"{result.unzipped_size / UNZIPPED_LIMIT:.0%}",
+        ]
+    )
+    if result.zip is not None:
+        limits.append(
+            [
+                "zip, direct upload",
+                _size(result.zip.size),
+                _size(DIRECT_UPLOAD_LIMIT),
+                f"{result.zip.size / DIRECT_UPLOAD_LIMIT:.0%}",
+            ]
         )
-        lines.append(f"  sha256:        {result.zip.sha256}")
-        lines.append(f"  base64 sha256: {terraform_hash(result.zip.sha256)}")
+    lines += table(limits, right=(1, 2, 3))
     return lines

@@ -188,7 +188,7 @@ def test_summary_gives_sizes_and_hashes(project, run, offline):
     assert f"sha256:        {digest}" in result.out
     assert "base64 sha256:" in result.out
     assert "purepkg==1.0" in result.out
-    assert "limit 262,144,000" in result.out
+    assert "262,144,000 B" in result.out
 
 
 def test_rebuild_replaces_its_own_target(project, run, offline):
