@@ -1,0 +1,170 @@
+"""The README's snippets, run as written: each place of use works when copied and pasted.
+
+A fenced block tagged ``readme-test=SCENARIO`` belongs to a scenario; with
+``file=NAME`` it is written to the scenario's project folder, otherwise it is
+a shell script run there.  The project starts with a requirements file, a
+handler and a hashed lock file, and pip is pointed at the offline wheelhouse
+through pip's own variables, which pip-lambda passes through to pip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from conftest import interpreter_for
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+_FENCE = re.compile(r"^```(\w+)[ \t]+readme-test=([\w-]+)(?:[ \t]+file=(\S+))?[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+NEEDS_NETWORK = {"tox"}
+
+
+@dataclass
+class Scenario:
+    files: dict[str, str] = field(default_factory=dict)
+    scripts: list[str] = field(default_factory=list)
+
+
+def scenarios() -> dict[str, Scenario]:
+    found: dict[str, Scenario] = {}
+    for match in _FENCE.finditer(README.read_text("utf-8")):
+        _language, name, filename, body = match.groups()
+        scenario = found.setdefault(name, Scenario())
+        if filename:
+            scenario.files[filename] = body
+        else:
+            scenario.scripts.append(body)
+    return found
+
+
+def test_the_readme_has_a_tested_snippet_for_each_place_of_use():
+    assert {"cli", "config", "setup-cfg", "targets", "make", "tox", "report", "lock"} <= set(scenarios())
+    assert all(scenario.scripts for scenario in scenarios().values())
+
+
+def _lock_line(wheel: Path, requirement: str) -> str:
+    return f"{requirement} --hash=sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}\n"
+
+
+def prepare(folder: Path, wheelhouse: Path, scenario: Scenario) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "requirements.txt").write_text("purepkg\n")
+    (folder / "layer").mkdir(exist_ok=True)
+    (folder / "layer" / "requirements.txt").write_text("dep-new\n")
+    (folder / "app.py").write_text("import purepkg\n\n\ndef handler(event, context):\n    return purepkg.__version__\n")
+    (folder / "requirements.lock").write_text(_lock_line(wheelhouse / "purepkg-1.0-py3-none-any.whl", "purepkg==1.0"))
+    for name, text in scenario.files.items():
+        (folder / name).write_text(text)
+
+
+def script_environment(extra: dict[str, str]) -> dict[str, str]:
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
+    environment.update(extra)
+    return environment
+
+
+def run_scripts(folder: Path, scenario: Scenario, environment: dict[str, str]) -> list[str]:
+    outputs = []
+    for script in scenario.scripts:
+        done = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=folder,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+        outputs.append(done.stdout + done.stderr)
+    return outputs
+
+
+OFFLINE_SCENARIOS = sorted(set(scenarios()) - NEEDS_NETWORK)
+
+
+@pytest.mark.parametrize("name", OFFLINE_SCENARIOS)
+def test_readme_snippet_runs(name, tmp_path, wheelhouse):
+    scenario = scenarios()[name]
+    folder = tmp_path / name
+    prepare(folder, wheelhouse, scenario)
+    run_scripts(folder, scenario, script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}))
+    assert list(folder.rglob("*.zip")), "the snippet built no zip"
+
+
+def test_make_twice_has_nothing_to_do_the_second_time(tmp_path, wheelhouse):
+    scenario = scenarios()["make"]
+    prepare(tmp_path, wheelhouse, scenario)
+    environment = script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)})
+    first = subprocess.run(["make"], cwd=tmp_path, env=environment, capture_output=True, text=True, check=True)
+    assert "pip-lambda install" in first.stdout
+    zipped = tmp_path / "build/lambda.zip"
+    built = zipped.stat().st_mtime_ns
+    second = subprocess.run(["make"], cwd=tmp_path, env=environment, capture_output=True, text=True, check=True)
+    assert "pip-lambda" not in second.stdout
+    assert "is up to date" in second.stdout
+    assert subprocess.run(["make", "-q"], cwd=tmp_path, env=environment, check=False).returncode == 0
+    # A touched prerequisite runs pip-lambda again, which keeps the identical zip as it was.
+    os.utime(tmp_path / "app.py")
+    third = subprocess.run(["make"], cwd=tmp_path, env=environment, capture_output=True, text=True, check=True)
+    assert "pip-lambda install" in third.stdout
+    assert zipped.stat().st_mtime_ns == built
+
+
+@pytest.mark.network
+def test_tox_environment_builds_for_its_basepython(tmp_path, wheelhouse, network):
+    interpreter = interpreter_for("python3.12")
+    scenario = scenarios()["tox"]
+    assert "basepython = python3.12" in scenario.files["tox.ini"]
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("pip_lambda-*.whl")
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(f"pip-lambda=={wheel.name.split('-')[1]}\n")
+    folder = tmp_path / "project"
+    prepare(folder, wheelhouse, scenario)
+    environment = script_environment(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{Path(interpreter[0]).parent}{os.pathsep}{os.environ['PATH']}",
+            "PIP_FIND_LINKS": str(wheels),
+            "PIP_CONSTRAINT": str(constraints),
+            "PIP_LAMBDA_PIP_ARGS": f"--no-index --find-links {wheelhouse}",
+        }
+    )
+    (output,) = run_scripts(folder, scenario, environment)
+    report = json.loads((folder / "build/report.json").read_text())
+    assert report["builds"][0]["runtime"]["name"] == "python3.12", output
+    assert report["python"].startswith("3.12.")
+
+
+def test_pylock_toml_is_still_refused_by_pip_with_platform_flags(project, run, wheelhouse):
+    """The README says pip refuses platform flags with pylock.toml; this fails when pip stops refusing."""
+    import pip
+
+    if Version(pip.__version__) < Version("25.1"):
+        pytest.skip(f"pip {pip.__version__} reads no pylock.toml at all")
+    wheel = wheelhouse / "purepkg-1.0-py3-none-any.whl"
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "tests"\n\n[[packages]]\nname = "purepkg"\nversion = "1.0"\n\n'
+        f'[[packages.wheels]]\nname = "{wheel.name}"\npath = "{wheel}"\n'
+        f'hashes = {{sha256 = "{hashlib.sha256(wheel.read_bytes()).hexdigest()}"}}\n'
+    )
+    result = run("install", "--runtime", "python3.12", "--no-index", "-r", "pylock.toml")
+    assert result.exit_code == 1
+    assert "not supported when selecting requirements from 'pylock.toml'" in result.err
+    assert "checked with pip" in README.read_text()
