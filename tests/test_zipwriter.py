@@ -121,3 +121,30 @@ def test_failed_write_leaves_the_previous_zip(tmp_path):
         write_zip(entries, output)
     assert output.read_bytes() == b"previous good zip"
     assert [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")] == []
+
+
+def test_identical_zip_leaves_the_existing_file_untouched(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text("a = 1\n")
+    output = tmp_path / "out.zip"
+    write_zip(collect_entries(tree), output)
+    os.utime(output, ns=(1_000_000_000, 1_000_000_000))
+    inode = output.stat().st_ino
+    result = write_zip(collect_entries(tree), output)
+    assert output.stat().st_mtime_ns == 1_000_000_000 and output.stat().st_ino == inode
+    assert result.sha256 == hashlib.sha256(output.read_bytes()).hexdigest()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.zip", "tree"]
+
+
+def test_changed_content_replaces_the_zip(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text("a = 1\n")
+    output = tmp_path / "out.zip"
+    write_zip(collect_entries(tree), output)
+    os.utime(output, ns=(1_000_000_000, 1_000_000_000))
+    (tree / "a.py").write_text("a = 2\n")
+    result = write_zip(collect_entries(tree), output)
+    assert output.stat().st_mtime_ns != 1_000_000_000
+    assert result.sha256 == hashlib.sha256(output.read_bytes()).hexdigest()

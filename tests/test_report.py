@@ -1,0 +1,83 @@
+"""--report FILE: the JSON report, checked against its shipped schema and against the real zip."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import jsonschema
+import pytest
+
+from pip_lambda.report import REPORT_VERSION, schema
+
+
+def validate(report: dict) -> None:
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.validate(report, schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_report_matches_its_schema_and_the_real_zip(project, run, offline):
+    result = run(
+        "install",
+        "--runtime",
+        "python3.12",
+        "--arch",
+        "arm64",
+        *offline,
+        "glibcpkg",
+        "purepkg",
+        "--report",
+        "out/report.json",
+    )
+    assert result.exit_code == 0, result.err
+    report = json.loads((project / "out/report.json").read_text())
+    validate(report)
+    assert report["report_version"] == REPORT_VERSION == 1
+    (build,) = report["builds"]
+    data = (project / "build/lambda.zip").read_bytes()
+    zipped = build["outputs"]["zip"]
+    assert zipped["sha256"] == hashlib.sha256(data).hexdigest()
+    assert zipped["sha256_base64"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert zipped["size"] == len(data) and zipped["path"] == "build/lambda.zip"
+    assert build["outputs"]["target"] == "build/lambda"
+    assert (build["runtime"]["name"], build["runtime"]["glibc"], build["arch"]) == ("python3.12", "2.34", "arm64")
+    assert build["platform_tags"][0] == "manylinux_2_34_aarch64"
+    glibcpkg = next(dist for dist in build["distributions"] if dist["name"] == "glibcpkg")
+    assert glibcpkg["version"] == "2.0"
+    assert "glibcpkg/_native.so" in glibcpkg["files"]
+    assert glibcpkg["unpacked_size"] == sum(
+        (project / "build/lambda" / name).stat().st_size
+        for name in glibcpkg["files"]
+        if (project / "build/lambda" / name).is_file()
+    )
+    assert build["findings"] == []
+    assert build["unpacked_size"] == sum(
+        p.stat().st_size
+        for p in (project / "build/lambda").rglob("*")
+        if p.is_file() and p.name != ".pip-lambda-target"
+    )
+    assert set(build["timings"]) >= {"pip", "zip", "total"}
+
+
+def test_report_without_zip_is_valid(project, run, offline):
+    result = run("install", "--runtime", "python3.12", "--no-zip", "--layer", *offline, "purepkg", "--report", "r.json")
+    assert result.exit_code == 0, result.err
+    report = json.loads((project / "r.json").read_text())
+    validate(report)
+    assert report["builds"][0]["outputs"]["zip"] is None
+    assert report["builds"][0]["kind"] == "layer"
+
+
+def test_schema_rejects_a_report_missing_a_field(project, run, offline):
+    assert run("install", "--runtime", "python3.12", *offline, "purepkg", "--report", "r.json").exit_code == 0
+    report = json.loads((project / "r.json").read_text())
+    del report["builds"][0]["outputs"]["zip"]["sha256"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(report)
+
+
+def test_report_path_from_the_configuration(project, run, offline):
+    (project / "pyproject.toml").write_text('[tool.pip-lambda]\nreport = "reports/build.json"\n')
+    assert run("install", "--runtime", "python3.12", *offline, "purepkg").exit_code == 0
+    validate(json.loads((project / "reports/build.json").read_text()))
