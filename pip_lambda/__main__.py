@@ -10,13 +10,12 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from . import __version__
 from .build import BuildRequest, BuildResult, build
 from .config import (
-    COMMAND_LINE,
     ConfigError,
+    Layer,
     ProjectConfig,
     Setting,
     command_line_layer,
@@ -36,7 +35,6 @@ from .target import Arch, Target
 from .terminal import TerminalHandler, live_status, paint, use_colour
 
 log = logging.getLogger("pip_lambda")
-T = TypeVar("T")
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 70
@@ -127,27 +125,20 @@ def _parse(argv: Sequence[str], prog: str, epilog: str) -> tuple[argparse.Namesp
     return namespace, pips
 
 
-def _settings(namespace: argparse.Namespace, project: ProjectConfig, name: str | None) -> dict[str, Setting]:
-    settings = settings_for(command_line_layer(vars(namespace)), environment_layer(os.environ), project, name)
+def _settings(
+    namespace: argparse.Namespace, environment: Layer, project: ProjectConfig, name: str | None
+) -> dict[str, Setting]:
+    settings = settings_for(command_line_layer(vars(namespace)), environment, project, name)
     configure_logging(settings["verbose"].value - settings["quiet"].value)
     log.debug("settings%s:\n%s", f" of {name}" if name else "", "\n".join(describe(settings)))
     return settings
 
 
-def _checked(settings: Mapping[str, Setting], key: str, parse: Callable[[str], T]) -> T:
-    """Parse a setting; a bad value from a variable or a file names where it came from."""
-    try:
-        return parse(str(settings[key].value))
-    except UsageError as error:
-        if settings[key].source == COMMAND_LINE:
-            raise
-        raise ConfigError(f"{key} from {settings[key].source}: {error.message}", hint=error.hint) from None
-
-
 def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | None) -> BuildRequest:
     """Turn resolved settings into a build request."""
-    runtime = _checked(settings, "runtime", get_runtime) if settings["runtime"].value else default_runtime()
-    arch = _checked(settings, "arch", Arch.parse) if settings["arch"].value else Arch.X86_64
+    # Values from files and variables were checked when read, so an error here is the command line's.
+    runtime = get_runtime(settings["runtime"].value) if settings["runtime"].value else default_runtime()
+    arch = Arch.parse(settings["arch"].value) if settings["arch"].value else Arch.X86_64
     if str(arch) not in runtime.architectures:
         raise UsageError(
             f"{runtime.name} does not run on {arch}", hint=f"choose one of: {', '.join(runtime.architectures)}"
@@ -171,19 +162,20 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
     )
 
 
-def _finish(results: Sequence[tuple[str | None, BuildResult]], report: object) -> None:
-    """Warnings, the summary of each build, and the report when one was asked for."""
+def _summarise(name: str | None, result: BuildResult) -> None:
+    """The build's warnings, then its summary (unless -q)."""
     end_status()
-    colour = use_colour(sys.stdout)
-    for name, result in results:
-        for warning in result.warnings:
-            log.warning(warning)
-        if result.request.verbosity >= 0:
-            lines = summary_lines(result)
-            title = f"{name}: {lines[0]}" if name else lines[0]
-            print("\n".join([paint(title, "bold", colour), *lines[1:]]))
+    for warning in result.warnings:
+        log.warning(warning)
+    if result.request.verbosity >= 0:
+        lines = summary_lines(result)
+        title = f"{name}: {lines[0]}" if name else lines[0]
+        print("\n".join([paint(title, "bold", use_colour(sys.stdout)), *lines[1:]]))
+
+
+def _write_report(results: Sequence[tuple[str | None, BuildResult]], report: str | None) -> None:
     if report:
-        write_report(make_report(results), Path(str(report)))
+        write_report(make_report(results), Path(report))
         log.info("wrote the report %s", report)
 
 
@@ -192,9 +184,10 @@ def run_install(argv: Sequence[str]) -> int:
     if parsed is None:
         return 0
     namespace, pips = parsed
-    settings = _settings(namespace, find_config(), namespace.name)
+    settings = _settings(namespace, environment_layer(os.environ), find_config(), namespace.name)
     result = build(_request(settings, pips, namespace.name))
-    _finish([(namespace.name, result)], settings["report"].value)
+    _summarise(namespace.name, result)
+    _write_report([(namespace.name, result)], settings["report"].value)
     return 0
 
 
@@ -210,11 +203,15 @@ def run_build(argv: Sequence[str]) -> int:
             "no named targets to build",
             hint="define [tool.pip-lambda.targets.NAME] tables in pyproject.toml, or use 'pip-lambda install'",
         )
-    base = _settings(namespace, project, None)
-    requests = [(name, _request(_settings(namespace, project, name), pips, name)) for name in names]
+    environment = environment_layer(os.environ)
+    base = _settings(namespace, environment, project, None)
+    requests = [(name, _request(_settings(namespace, environment, project, name), pips, name)) for name in names]
     _check_distinct(requests)
-    results = [(name, build(request)) for name, request in requests]
-    _finish(results, base["report"].value)
+    results: list[tuple[str | None, BuildResult]] = []
+    for name, request in requests:
+        results.append((name, build(request)))
+        _summarise(*results[-1])
+    _write_report(results, base["report"].value)
     return 0
 
 

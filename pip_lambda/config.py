@@ -51,6 +51,8 @@ FILE_ONLY_OPTIONS: tuple[Option, ...] = (
 
 # Variables pip-lambda sets for its own subprocesses, never settings.
 _INTERNAL_VARIABLES = frozenset({"PIP_LAMBDA_MARKERS"})
+# pip flags without a value that someone may write as a key; pip's options with a value are in VALUE_OPTIONS.
+_PIP_FLAGS = frozenset({"no-index", "no-deps", "require-hashes", "pre", "upgrade", "isolated"})
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -121,16 +123,18 @@ def _kind_words(option: Option) -> str:
     }[option.kind]
 
 
-def _choices_hint(option: Option, example: str) -> str:
-    if option.name in _VALUE_CHECKS:
+def _choices_hint(option: Option) -> str:
+    check = _VALUE_CHECKS.get(option.name)
+    if check is not None:
+        # The parsers' own hints list the valid values, so they never drift from the runtime table.
         try:
-            _VALUE_CHECKS[option.name]("?")
+            check("")
         except UsageError as error:
             return error.hint
-    return f"valid values: {_kind_words(option)}, e.g. {example}"
+    return f"valid values: {_kind_words(option)}"
 
 
-def _convert(option: Option, raw: object, *, text: bool, where: str, example: str) -> Any:
+def _convert(option: Option, raw: object, *, text: bool, where: str) -> Any:
     """Check ``raw`` (a TOML value, or a string from setup.cfg or a variable) against the option's kind."""
     value: Any = None
     if option.kind == "bool":
@@ -156,7 +160,7 @@ def _convert(option: Option, raw: object, *, text: bool, where: str, example: st
         shown = repr(raw) if isinstance(raw, str) else _toml_repr(raw)
         raise ConfigError(
             f"{where}: {option.name} must be {_kind_words(option)}, not {shown}",
-            hint=_choices_hint(option, example),
+            hint=_choices_hint(option),
         )
     check = _VALUE_CHECKS.get(option.name)
     if check is not None:
@@ -179,7 +183,7 @@ def _unknown_key(key: str, where: str, options: Sequence[Option], extra: Sequenc
     valid = sorted([option.name for option in options] + list(extra))
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    if f"--{key}" in VALUE_OPTIONS or key in ("index-url", "extra-index-url", "find-links", "no-index", "trusted-host"):
+    if f"--{key}" in VALUE_OPTIONS or key in _PIP_FLAGS:
         hint += "pip's own settings belong in pip's configuration (pip.conf, PIP_* variables) or in pip-args; "
     return ConfigError(f"{where}: unknown key {key!r}", hint=f"{hint}valid keys: {', '.join(valid)}")
 
@@ -210,8 +214,7 @@ def file_layer(
         option = by_name.get(key)
         if option is None:
             raise _unknown_key(key, label, options, [TARGETS_KEY] if allow_targets else [])
-        example = f'{key} = "python3.12"' if text is False else f"{key} = python3.12"
-        value = _convert(option, raw, text=text, where=label, example=example)
+        value = _convert(option, raw, text=text, where=label)
         if option.path:
             value = (
                 tuple(_relative(item, folder) for item in value) if option.kind == "list" else _relative(value, folder)
@@ -321,10 +324,7 @@ def environment_layer(environ: Mapping[str, str], options: Sequence[Option] | No
             close = difflib.get_close_matches(variable, list(by_variable), n=1)
             log.warning("ignoring unknown variable %s%s", variable, f"; did you mean {close[0]}?" if close else "")
             continue
-        example = f"{variable}=1" if option.kind == "bool" else f"{variable}=python3.12"
-        values[option.name] = _convert(
-            option, raw, text=True, where=f"environment variable {variable}", example=example
-        )
+        values[option.name] = _convert(option, raw, text=True, where=f"environment variable {variable}")
     return Layer("environment", values)
 
 
