@@ -237,7 +237,8 @@ def read_pyproject(path: Path, options: Sequence[Option]) -> FileConfig | None:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read {path}: {error}", hint="fix the file's TOML syntax") from None
-    table = data.get("tool", {}).get("pip-lambda")
+    tool = data.get("tool")
+    table = tool.get("pip-lambda") if isinstance(tool, dict) else None
     if table is None:
         return None
     where = f"[{PYPROJECT_SECTION}] in {path}"
