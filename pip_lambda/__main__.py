@@ -25,14 +25,16 @@ from .config import (
     pip_arguments,
     settings_for,
 )
-from .errors import PipLambdaError, UsageError
-from .options import build_parser, split_argv
+from .errors import EXIT_OK, EXIT_VERIFY_FAILED, PipLambdaError, UsageError
+from .findings import table, to_json
+from .options import VERIFY_OPTIONS, build_parser, split_argv
 from .pipargs import parse_pip_args
 from .report import make_report, write_report
 from .runtimes import default_runtime, get_runtime
 from .summary import summary_lines
 from .target import Arch, Target
 from .terminal import TerminalHandler, live_status, paint, use_colour
+from .verify import VerifyOptions, summary, verify_path
 
 log = logging.getLogger("pip_lambda")
 
@@ -81,6 +83,7 @@ examples:
 
 TOP_HELP = f"""\
 usage: pip-lambda install [options] [pip install arguments...]
+       pip-lambda verify [options] PATH
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -88,8 +91,9 @@ correct for the Lambda runtime and architecture whatever machine runs it.
 commands:
   install    install requirements for a Lambda runtime and write a reproducible zip
   build      build every named target of pyproject.toml or setup.cfg
+  verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
 
-'pip-lambda install --help' lists the options and examples.  pip-lambda {__version__}
+'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
 """
 
 
@@ -134,8 +138,7 @@ def _settings(
     return settings
 
 
-def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | None) -> BuildRequest:
-    """Turn resolved settings into a build request."""
+def _target(settings: Mapping[str, Setting]) -> Target:
     # Values from files and variables were checked when read, so an error here is the command line's.
     runtime = get_runtime(settings["runtime"].value) if settings["runtime"].value else default_runtime()
     arch = Arch.parse(settings["arch"].value) if settings["arch"].value else Arch.X86_64
@@ -143,7 +146,12 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
         raise UsageError(
             f"{runtime.name} does not run on {arch}", hint=f"choose one of: {', '.join(runtime.architectures)}"
         )
-    target = Target(runtime, arch)
+    return Target(runtime, arch)
+
+
+def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | None) -> BuildRequest:
+    """Turn resolved settings into a build request."""
+    target = _target(settings)
     notice = runtime.deprecation_notice(datetime.date.today())
     if notice:
         log.warning(notice)
@@ -159,6 +167,13 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
         layer=layer,
         code=tuple(Path(path) for path in settings["code"].value),
         verbosity=settings["verbose"].value - settings["quiet"].value,
+        verify=VerifyOptions(
+            enabled=not settings["no-verify"].value,
+            import_test=bool(settings["verify-import"].value or settings["handler"].value),
+            handler=settings["handler"].value or None,
+            python=settings["python"].value or None,
+        ),
+        allow_sdist=tuple(settings["allow-sdist"].value),
     )
 
 
@@ -230,7 +245,74 @@ def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None
                 )
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"install": run_install, "build": run_build}
+VERIFY_EPILOG = """\
+Runtime, architecture, --layer, --handler and --python default as for 'install'
+(PIP_LAMBDA_* variables, pyproject.toml, setup.cfg).
+
+checks (each finding names the distribution, the file, the reason and the fix):
+  wheel-tags        each distribution's WHEEL tags load on the runtime (CPython version and ABI,
+                    glibc ceiling, architecture; no musllinux, macOS, Windows, PyPy, free-threaded)
+  binary-format     files named like libraries are ELF, not Mach-O (macOS) or PE (Windows)
+  elf-machine       every ELF file is 64-bit for the architecture (x86-64 or AArch64)
+  elf-glibc         GLIBC_x.y versions within the runtime's glibc; GLIBC_PRIVATE is an error
+  extension-suffix  extension modules carry a suffix the runtime imports
+  elf-needed        (warning) needed libraries are in the package or on every Lambda runtime
+  pth-outside, direct-url   editable or local-path installs that point outside the package
+  sdk-partial       (warning) boto3, botocore and s3transfer bundled only partly
+  layout            a layer's python/ folder and site-packages version
+  import            (--import) every top-level module imports in the target's Python
+
+exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error.
+"""
+
+
+def run_verify(argv: Sequence[str]) -> int:
+    parser = build_parser(
+        "pip-lambda verify",
+        VERIFY_OPTIONS,
+        usage="%(prog)s [options] PATH",
+        description="Check that a Lambda zip or folder, built by any tool, will load on the runtime.",
+        epilog=VERIFY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    parser.add_argument("path", metavar="PATH", nargs="?", help="the zip file or folder to verify")
+    namespace = parser.parse_args(argv)
+    if namespace.help:
+        print(parser.format_help(), end="")
+        return EXIT_OK
+    if namespace.path is None:
+        raise UsageError("verify needs the PATH of a zip file or folder", hint="see 'pip-lambda verify --help'")
+    verbosity = namespace.verbose - namespace.quiet
+    configure_logging(verbosity)
+    command_line = command_line_layer(vars(namespace), VERIFY_OPTIONS)
+    settings = settings_for(command_line, environment_layer(os.environ), find_config())
+    target = _target(settings)
+    path = Path(namespace.path)
+    result = verify_path(
+        path,
+        target,
+        layer=bool(settings["layer"].value),
+        import_test=getattr(namespace, "import") or bool(settings["handler"].value),
+        handler=settings["handler"].value or None,
+        python=settings["python"].value or None,
+    )
+    end_status()
+    if namespace.json:
+        about: dict[str, object] = {"path": str(path), "runtime": target.runtime.name, "arch": str(target.arch)}
+        about.update(layer=bool(settings["layer"].value), distributions=result.distributions, files=result.files)
+        about["import_test"] = result.import_status.as_json() if result.import_status else None
+        print(to_json(result.findings, **about))
+        return EXIT_OK if result.ok else EXIT_VERIFY_FAILED
+    if result.findings:
+        print(table(result.findings))
+    if verbosity >= 0 or not result.ok:
+        print(summary(result, path, target))
+    return EXIT_OK if result.ok else EXIT_VERIFY_FAILED
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"install": run_install, "build": run_build, "verify": run_verify}
 
 
 def end_status() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,9 +16,11 @@ from .limits import check_unzipped, zipped_warning
 from .pipargs import PipArgs
 from .piprun import install_command, pip_environment, run_pip
 from .postprocess import clean_site
+from .sdists import SdistOnlyError, allows, build_wheel
 from .staging import MARKER, check_output, check_target, clean_debris, create_staging, promote, remove_ours
 from .target import Target
 from .usercode import add_code, check_code_paths
+from .verify import VerifyOptions, verify_build
 from .zipwriter import ZipResult, collect_entries, write_zip
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,9 @@ class BuildRequest:
     layer: bool = False
     code: tuple[Path, ...] = ()
     verbosity: int = 0
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+    allow_sdist: tuple[str, ...] = ()
+    """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
 
 
 @dataclass(frozen=True)
@@ -77,15 +83,28 @@ def check_request(request: BuildRequest) -> None:
     check_code_paths(request.code)
 
 
-def _install(request: BuildRequest, site: Path) -> None:
+def _install(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
+    """pip install; an sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip rerun."""
     environment = pip_environment(request.target)
-    command = install_command(request.target, site, request.pip_args.passthrough, request.pip_args.platforms)
-    log.info("installing for %s with pip", request.target)
-    try:
-        run_pip(command, environment, stream=request.verbosity > 0)
-    except PipFailedError as failure:
-        explained = diagnose.explain(failure, request.target, request.pip_args.passthrough, environment)
-        raise (explained or failure) from None
+    passthrough = list(request.pip_args.passthrough)
+    built: set[str] = set()
+    while True:
+        command = install_command(request.target, site, passthrough, request.pip_args.platforms)
+        log.info("installing for %s with pip", request.target)
+        try:
+            run_pip(command, environment, stream=request.verbosity > 0)
+            return
+        except PipFailedError as failure:
+            explained = diagnose.explain(failure, request.target, request.pip_args.passthrough, environment)
+            if not isinstance(explained, SdistOnlyError) or not allows(request.allow_sdist, explained.name):
+                raise (explained or failure) from None
+            if explained.name in built:
+                raise explained from None
+        index_args = diagnose.index_arguments(request.pip_args.passthrough)
+        build_wheel(explained, request.target, index_args, environment, wheelhouse, stream=request.verbosity > 0)
+        if not built:
+            passthrough += ["--find-links", str(wheelhouse)]
+        built.add(explained.name)
 
 
 def build(request: BuildRequest) -> BuildResult:
@@ -100,7 +119,8 @@ def build(request: BuildRequest) -> BuildResult:
         site = staging / "python" if request.layer else staging
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
-            _install(request, site)
+            with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
+                _install(request, site, Path(wheelhouse))
         timings["pip"] = time.perf_counter() - started
         clean_site(site)
         add_code(request.code, site)
@@ -108,6 +128,7 @@ def build(request: BuildRequest) -> BuildResult:
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
+        warnings.extend(verify_build(staging, request.target, request.layer, request.verify))
         zip_result = None
         if request.output is not None:
             mark = time.perf_counter()

@@ -22,6 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from .errors import NoCompatibleWheelError, PipFailedError
 from .piprun import install_command
 from .runtimes import all_runtimes
+from .sdists import SdistOnlyError, sdist_file
 from .target import Arch, Target
 
 log = logging.getLogger(__name__)
@@ -128,10 +129,14 @@ def explain(
                 detail=failure.detail,
             )
     if _versions_exist(requirement, index_args, environment):
-        return NoCompatibleWheelError(
-            f"{name}: only a source distribution (sdist) matches {requirement}, and pip-lambda installs wheels only",
-            hint=f"pin a {name} release that ships wheels, or build the wheel in the Lambda build image (public.ecr.aws/sam/build-{runtime.name})",
+        sdist = sdist_file(target, requirement, index_args, environment)
+        return SdistOnlyError(
+            f"{name}: only a source distribution (sdist) matches {requirement}{f' ({sdist})' if sdist else ''}, and pip-lambda installs wheels only",
+            hint=f"pass --allow-sdist {name} to build it here into a pure-Python wheel (this runs its build code), pin a {name} release that ships wheels, or build the wheel in the Lambda build image (public.ecr.aws/sam/build-{runtime.name})",
             detail=failure.detail,
+            name=name,
+            requirement=requirement,
+            sdist=sdist,
         )
     return NoCompatibleWheelError(
         f"{name}: no release matching {requirement} was found on the configured indexes",

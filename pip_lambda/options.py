@@ -87,6 +87,44 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         metavar="NAME",
         configurable=False,
     ),
+    Option("no-verify", "bool", "skip verifying the package before it replaces the last one"),
+    Option("verify-import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option(
+        "handler",
+        "str",
+        "also import the handler, e.g. app.handler (implies --verify-import)",
+        metavar="MODULE.FUNCTION",
+    ),
+    Option(
+        "python",
+        "str",
+        "interpreter of the target's Python version and architecture (default: found on PATH, pyenv or py)",
+        metavar="PATH",
+    ),
+    Option(
+        "allow-sdist",
+        "list",
+        "build NAME's sdist on this machine into a wheel when no wheel exists (RUNS THE SDIST'S BUILD CODE here; "
+        "only pure-Python wheels are accepted; repeatable, or :all:)",
+        metavar="NAME",
+    ),
+)
+
+VERIFY_OPTIONS: tuple[Option, ...] = (
+    INSTALL_OPTIONS[0],
+    INSTALL_OPTIONS[1],
+    Option("layer", "bool", "PATH is a layer: its code is under python/"),
+    Option("import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option("handler", "str", "also import the handler, e.g. app.handler (implies --import)", metavar="MODULE.FUNCTION"),
+    Option(
+        "python",
+        "str",
+        "interpreter for --import (default: found on PATH, pyenv or py)",
+        metavar="PATH",
+    ),
+    Option("json", "bool", "print the findings as JSON (schema in the README)"),
+    Option("quiet", "count", "less output (repeatable)", short="-q"),
+    Option("verbose", "count", "more output (repeatable)", short="-v"),
 )
 
 

@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import socket
+import struct
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -99,18 +100,29 @@ def make_sdist(directory: Path, name: str, version: str = "1.0") -> Path:
     return path
 
 
+EM_X86_64 = 62
+EM_AARCH64 = 183
+
+
+def elf_header(machine: int = EM_X86_64) -> bytes:
+    """The smallest valid ELF file: a 64-bit little-endian shared-object header with no sections."""
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    return struct.pack("<16sHHIQQQIHHHHHH", ident, 3, machine, 1, 0, 0, 0, 0, 64, 56, 0, 64, 0, 0)
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheels for every tag case the tests need, served to the real pip with --find-links."""
     house = tmp_path_factory.mktemp("wheelhouse")
-    so = {"glibcpkg/__init__.py": b"", "glibcpkg/_native.so": b"\x7fELF fake"}
+    so = {"glibcpkg/__init__.py": b"", "glibcpkg/_native.so": elf_header(EM_X86_64)}
+    arm_so = {"glibcpkg/__init__.py": b"", "glibcpkg/_native.so": elf_header(EM_AARCH64)}
     make_wheel(house, "purepkg", scripts=["purepkg-cli"])
     make_wheel(house, "glibcpkg", "1.0", "cp311.cp312.cp313-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64", files=so)
     make_wheel(
-        house, "glibcpkg", "1.0", "cp311.cp312.cp313-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64", files=so
+        house, "glibcpkg", "1.0", "cp311.cp312.cp313-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64", files=arm_so
     )
     make_wheel(house, "glibcpkg", "2.0", "cp311.cp312.cp313-abi3-manylinux_2_28_x86_64", files=so)
-    make_wheel(house, "glibcpkg", "2.0", "cp311.cp312.cp313-abi3-manylinux_2_28_aarch64", files=so)
+    make_wheel(house, "glibcpkg", "2.0", "cp311.cp312.cp313-abi3-manylinux_2_28_aarch64", files=arm_so)
     make_wheel(house, "newglibc", "1.0", "cp311.cp312-abi3-manylinux_2_28_x86_64")
     make_wheel(house, "edge34", "1.0", "py3-none-manylinux_2_34_x86_64")
     make_wheel(house, "legacy1", "1.0", "py3-none-manylinux1_x86_64")
