@@ -152,7 +152,7 @@ def _target(settings: Mapping[str, Setting]) -> Target:
 def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | None) -> BuildRequest:
     """Turn resolved settings into a build request."""
     target = _target(settings)
-    notice = runtime.deprecation_notice(datetime.date.today())
+    notice = target.runtime.deprecation_notice(datetime.date.today())
     if notice:
         log.warning(notice)
     layer = bool(settings["layer"].value)
