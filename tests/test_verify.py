@@ -653,3 +653,12 @@ def test_modules_come_from_record_without_top_level_txt(tmp_path, run):
     (tree / "smoke-1.0.dist-info/top_level.txt").unlink()
     result = run("verify", str(tree), "--runtime", host_runtime(), "--import", "--python", sys.executable)
     assert "import smoke failed: ImportError: found through RECORD" in result.out
+
+
+def test_verify_takes_the_runtime_from_the_configuration(project, run, tmp_path):
+    (project / "pyproject.toml").write_text('[tool.pip-lambda]\nruntime = "python3.11"\n')
+    tree = installed_tree(tmp_path / "tree", make_wheel(tmp_path, "newer", tag="cp311-cp311-manylinux_2_28_x86_64"))
+    result = run("verify", str(tree))
+    assert result.exit_code == EXIT_VERIFY_FAILED
+    assert "for python3.11 x86_64" in result.out
+    assert run("verify", str(tree), "--runtime", "python3.12").exit_code == EXIT_VERIFY_FAILED, "cp311 on 3.12"
