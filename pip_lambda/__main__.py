@@ -34,6 +34,7 @@ from .runtimes import default_runtime, get_runtime
 from .summary import summary_lines
 from .target import Arch, Target
 from .terminal import TerminalHandler, live_status, paint, use_colour
+from .trim import TrimOptions
 from .verify import VerifyOptions, summary, verify_path
 
 log = logging.getLogger("pip_lambda")
@@ -174,6 +175,15 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
             python=settings["python"].value or None,
         ),
         allow_sdist=tuple(settings["allow-sdist"].value),
+        trim=TrimOptions(
+            slim=bool(settings["slim"].value),
+            strip=bool(settings["strip"].value),
+            compile=bool(settings["compile"].value),
+            exclude=tuple(settings["exclude"].value),
+            exclude_packages=tuple(settings["exclude-package"].value),
+            exclude_runtime_provided=bool(settings["exclude-runtime-provided"].value),
+            python=settings["python"].value or None,
+        ),
     )
 
 

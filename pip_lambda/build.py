@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import diagnose
-from .distributions import Distribution, find_distributions
+from .bytecode import compile_interpreter
+from .distributions import Distribution
 from .errors import PipFailedError, UsageError
+from .exclude import compile_pattern
 from .limits import check_unzipped, zipped_warning
 from .pipargs import PipArgs
 from .piprun import install_command, pip_environment, run_pip
@@ -19,6 +21,7 @@ from .postprocess import clean_site
 from .sdists import SdistOnlyError, allows, build_wheel
 from .staging import MARKER, check_output, check_target, clean_debris, create_staging, promote, remove_ours
 from .target import Target
+from .trim import TrimOptions, TrimResult, trim
 from .usercode import add_code, check_code_paths
 from .verify import VerifyOptions, verify_build
 from .zipwriter import ZipResult, collect_entries, write_zip
@@ -41,6 +44,7 @@ class BuildRequest:
     verify: VerifyOptions = field(default_factory=VerifyOptions)
     allow_sdist: tuple[str, ...] = ()
     """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
+    trim: TrimOptions = field(default_factory=TrimOptions)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class BuildResult:
     zip: ZipResult | None
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    trim: TrimResult | None = None
+    """Set when an option of the trim step (--slim, --exclude…, --strip, --compile) was given."""
 
 
 def check_requirement_files(files: Sequence[str]) -> None:
@@ -81,6 +87,10 @@ def check_request(request: BuildRequest) -> None:
         check_output(request.output, request.target_dir)
     check_requirement_files(request.pip_args.requirement_files)
     check_code_paths(request.code)
+    for pattern in request.trim.exclude:
+        compile_pattern(pattern)
+    if request.trim.compile:
+        compile_interpreter(request.target, request.trim.python)
 
 
 def _install(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
@@ -124,7 +134,9 @@ def build(request: BuildRequest) -> BuildResult:
         timings["pip"] = time.perf_counter() - started
         clean_site(site)
         add_code(request.code, site)
-        distributions = tuple(find_distributions(site))
+        trimmed = trim(site, request.trim, request.target, request.pip_args, _origin(request))
+        warnings.extend(trimmed.warnings)
+        distributions = trimmed.distributions
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
@@ -144,4 +156,10 @@ def build(request: BuildRequest) -> BuildResult:
         raise
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)
-    return BuildResult(request, distributions, files, unzipped, zip_result, tuple(warnings), timings)
+    trimmed_or_none = trimmed if request.trim.active else None
+    return BuildResult(request, distributions, files, unzipped, zip_result, tuple(warnings), timings, trimmed_or_none)
+
+
+def _origin(request: BuildRequest) -> str:
+    """Where Lambda puts the package: a function under /var/task, a layer under /opt."""
+    return "/opt/python" if request.layer else "/var/task"

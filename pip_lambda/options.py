@@ -108,6 +108,44 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "only pure-Python wheels are accepted; repeatable, or :all:)",
         metavar="NAME",
     ),
+    Option(
+        "slim",
+        "bool",
+        "leave out what code never needs at run time, by named rules: tests/ and docs/ folders inside packages "
+        "that the package never imports, type stubs, C/C++/Cython sources and headers, RECORD; "
+        ".dist-info METADATA, entry points and licences stay",
+    ),
+    Option(
+        "strip",
+        "bool",
+        "strip debug symbols from shared objects with the system 'strip', keeping any file that fails a check; "
+        "can break some auditwheel-repaired libraries, so test the package",
+    ),
+    Option(
+        "exclude",
+        "list",
+        "leave out paths matching a glob, relative to the package root: 'tests' or '*.md' at any depth, "
+        "'pkg/data' from the root, ** for any folders (repeatable)",
+        metavar="PATTERN",
+    ),
+    Option(
+        "exclude-package",
+        "list",
+        "leave out a whole installed distribution: the files its RECORD lists and its .dist-info (repeatable)",
+        metavar="NAME",
+    ),
+    Option(
+        "exclude-runtime-provided",
+        "bool",
+        "leave out the AWS SDK every Lambda runtime has (boto3, botocore, s3transfer, jmespath) "
+        "and what only they need, as one unit",
+    ),
+    Option(
+        "compile",
+        "bool",
+        "add bytecode for the target Python (PEP 552 unchecked-hash), written by an interpreter of the runtime's "
+        "version found on this machine or given with --python; faster cold starts, a larger package",
+    ),
 )
 
 VERIFY_OPTIONS: tuple[Option, ...] = (

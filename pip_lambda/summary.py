@@ -7,6 +7,7 @@ import base64
 from .build import BuildResult
 from .limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, largest
 from .terminal import table
+from .trim import TrimResult
 
 
 def _mb(size: int) -> str:
@@ -39,6 +40,8 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     ]
     dists = ", ".join(str(dist) for dist in result.distributions) or "none"
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
+    if result.trim is not None and result.trim.left_out:
+        details.insert(1, ("left out:", ", ".join(result.trim.left_out)))
     if result.zip is not None:
         details += [
             ("zip:", str(result.zip.path)),
@@ -52,6 +55,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
         rows = [["largest distributions", "version", "files", "unpacked"]]
         rows += [[dist.name, dist.version, f"{len(dist.files):,}", _human(dist.size)] for dist in biggest]
         lines += table(rows, right=(2, 3))
+    if result.trim is not None:
+        lines.append("")
+        lines += table(trim_rows(result.trim), right=(1, 2))
     lines.append("")
     limits = [["limits", "size", "limit", "used"]]
     limits.append(
@@ -73,3 +79,12 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
         )
     lines += table(limits, right=(1, 2, 3))
     return lines
+
+
+def trim_rows(trim: TrimResult) -> list[list[str]]:
+    """Size before and after --slim, --exclude…, --strip and --compile, and what each step changed."""
+    rows = [["trim steps", "size", "change"], ["before", _size(trim.size_before), ""]]
+    rows += [[step, f"{-saved:+,} B", ""] for step, saved in trim.saved]
+    change = f"{trim.size_after / trim.size_before - 1:+.1%}" if trim.size_before else ""
+    rows.append(["after", _size(trim.size_after), change])
+    return rows

@@ -54,6 +54,7 @@ def make_wheel(
     files: dict[str, bytes] | None = None,
     scripts: Sequence[str] = (),
     requires_python: str | None = None,
+    extras: Sequence[str] = (),
 ) -> Path:
     """Write a real wheel: METADATA, WHEEL with its tags, RECORD with hashes, optional console scripts."""
     module = name.replace("-", "_")
@@ -61,6 +62,7 @@ def make_wheel(
     contents = dict(files if files is not None else {f"{module}/__init__.py": f"__version__ = {version!r}\n".encode()})
     metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     metadata += [f"Requires-Dist: {requirement}" for requirement in requires]
+    metadata += [f"Provides-Extra: {extra}" for extra in extras]
     if requires_python:
         metadata.append(f"Requires-Python: {requires_python}")
     contents[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()

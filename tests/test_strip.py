@@ -1,0 +1,130 @@
+"""--strip: debug symbols go from shared objects that pass the checks; anything doubtful stays as it was."""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pip_lambda.runtimes import get_runtime
+from pip_lambda.strip import strip_files
+from pip_lambda.target import Arch, Target
+
+from conftest import make_wheel
+
+TAG = "cp312-cp312-manylinux_2_17_x86_64"
+TARGET = Target(get_runtime("python3.12"), Arch.X86_64)
+
+
+def debug_library(folder: Path) -> bytes:
+    """A real x86_64 shared object with debug information, or skip."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None or not shutil.which("strip"):
+        pytest.skip("needs a C compiler and strip")
+    source = folder / "seven.c"
+    source.write_text("int seven(void) { return 7; }\n")
+    output = folder / "libseven.so"
+    command = [compiler, "-g", "-O0", "-shared", "-fPIC", "-Wl,-soname,libseven.so", "-o", str(output), str(source)]
+    subprocess.run(command, check=True)
+    return output.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    folder = tmp_path_factory.mktemp("strip-house")
+    library = debug_library(folder)
+    make_wheel(
+        folder,
+        "native",
+        tag=TAG,
+        files={
+            "native/__init__.py": b"",
+            "native/_seven.so": library,
+            "native/fake.so": b"\x7fELF but not really an ELF file",
+            "native/text.so": b"not an ELF file at all",
+        },
+    )
+    return folder, library
+
+
+@pytest.fixture
+def local(house) -> list[str]:
+    return ["--runtime", "python3.12", "--no-index", "--find-links", str(house[0])]
+
+
+def test_debug_symbols_are_stripped_and_the_library_still_loads(project, run, local, house):
+    result = run("install", *local, "native", "--strip")
+    assert result.exit_code == 0, result.err
+    stripped = project / "build/lambda/native/_seven.so"
+    assert stripped.stat().st_size < len(house[1])
+    assert ctypes.CDLL(str(stripped)).seven() == 7
+    assert b".debug_info" not in stripped.read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(stripped.read_bytes()).digest()).rstrip(b"=").decode()
+    record = (project / "build/lambda/native-1.0.dist-info/RECORD").read_text()
+    assert f"native/_seven.so,sha256={digest},{stripped.stat().st_size}" in record
+    assert re.search(r"\n  strip +-[\d,]+ B", result.out)
+
+
+def test_files_that_are_not_valid_elf_are_left_alone(project, run, local):
+    assert run("install", *local, "native", "--strip").exit_code == 0
+    assert (project / "build/lambda/native/fake.so").read_bytes() == b"\x7fELF but not really an ELF file"
+    assert (project / "build/lambda/native/text.so").read_bytes() == b"not an ELF file at all"
+
+
+def fake_strip(folder: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put a ``strip`` (and its cross-named twin) running ``script`` first on PATH."""
+    folder.mkdir()
+    for name in ("strip", "x86_64-linux-gnu-strip"):
+        tool = folder / name
+        tool.write_text(f"#!/bin/sh\n{script}\n")
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+
+
+def test_a_failing_strip_keeps_the_original(project, run, local, house, monkeypatch, tmp_path):
+    fake_strip(tmp_path / "bin", "echo 'strip: cannot do that' >&2; exit 1", monkeypatch)
+    assert run("install", *local, "native", "--strip").exit_code == 0
+    assert (project / "build/lambda/native/_seven.so").read_bytes() == house[1]
+
+
+def test_a_strip_that_writes_a_broken_file_keeps_the_original(project, run, local, house, monkeypatch, tmp_path):
+    # Arguments are: --strip-debug -o OUTPUT INPUT; write a short, invalid ELF file as the output.
+    fake_strip(tmp_path / "bin", 'printf "\\177ELF broken" > "$3"', monkeypatch)
+    assert run("install", *local, "native", "--strip").exit_code == 0
+    assert (project / "build/lambda/native/_seven.so").read_bytes() == house[1]
+    assert not list((project / "build/lambda/native").glob("*.pip-lambda-strip"))
+
+
+def test_a_copy_with_another_dynamic_section_keeps_the_original(tmp_path, house, monkeypatch):
+    library = tmp_path / "site" / "libseven.so"
+    library.parent.mkdir()
+    library.write_bytes(house[1])
+    # A smaller, valid ELF file that differs only in its soname, a string of the same length.
+    other = tmp_path / "libsevex.so"
+    source = tmp_path / "seven.c"
+    source.write_text("int seven(void) { return 7; }\n")
+    compiler = shutil.which("gcc") or shutil.which("cc") or "cc"
+    command = [compiler, "-g", "-O0", "-shared", "-fPIC", "-Wl,-soname,libsevex.so", "-o", str(other), str(source)]
+    subprocess.run(command, check=True)
+    subprocess.run(["strip", "--strip-debug", str(other)], check=True)
+    fake_strip(tmp_path / "bin", f'cp {other} "$3"', monkeypatch)
+    result = strip_files(tmp_path / "site", ["libseven.so"], TARGET)
+    assert result.stripped == () and result.kept == ("libseven.so",)
+    assert library.read_bytes() == house[1]
+
+
+def test_without_strip_the_build_warns_and_keeps_everything(tmp_path, house, monkeypatch):
+    library = tmp_path / "site" / "libseven.so"
+    library.parent.mkdir()
+    library.write_bytes(house[1])
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = strip_files(tmp_path / "site", ["libseven.so"], TARGET)
+    assert result.tool is None and result.kept == ("libseven.so",)
+    assert library.read_bytes() == house[1]
