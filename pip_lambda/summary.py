@@ -84,7 +84,7 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
 def trim_rows(trim: TrimResult) -> list[list[str]]:
     """Size before and after --slim, --exclude…, --strip and --compile, and what each step changed."""
     rows = [["trim steps", "size", "change"], ["before", _size(trim.size_before), ""]]
-    rows += [[step, f"{-saved:+,} B", ""] for step, saved in trim.saved]
+    rows += [[step, f"{-saved:+,} B" if saved else "0 B", ""] for step, saved in trim.saved]
     change = f"{trim.size_after / trim.size_before - 1:+.1%}" if trim.size_before else ""
     rows.append(["after", _size(trim.size_after), change])
     return rows
