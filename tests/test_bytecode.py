@@ -142,3 +142,12 @@ def test_compile_runs_after_host_bytecode_is_dropped_and_after_exclude(project, 
     assert result.exit_code == 0, result.err
     compiled = sorted(name for name in zip_names(project / "build/lambda.zip") if name.endswith(".pyc"))
     assert compiled == ["app/__pycache__/main.cpython-312.pyc", "compiled/__pycache__/__init__.cpython-312.pyc"]
+
+
+def test_layer_bytecode_records_the_layer_path(project, run, local):
+    interpreter_for("python3.12")
+    result = run("install", *local, "compiled", "--layer", "--compile")
+    assert result.exit_code == 0, result.err
+    with zipfile.ZipFile(project / "build/layer.zip") as zipped:
+        data = zipped.read("python/compiled/__pycache__/core.cpython-312.pyc")
+    assert b"/opt/python/compiled/core.py" in data
