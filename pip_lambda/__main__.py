@@ -27,9 +27,11 @@ from .config import (
 )
 from .errors import EXIT_OK, EXIT_VERIFY_FAILED, PipLambdaError, UsageError
 from .findings import table, to_json
+from .interrupts import Terminated, signals_raise
 from .options import VERIFY_OPTIONS, build_parser, split_argv
 from .pipargs import parse_pip_args
 from .report import make_report, write_report
+from .redact import RedactingFilter, redact, remember, remember_environment
 from .runtimes import default_runtime, get_runtime
 from .summary import summary_lines
 from .target import Arch, Target
@@ -107,7 +109,9 @@ def configure_logging(verbosity: int) -> None:
         old.close()
     # pip streams its own output with -v, so the live status line is for the default verbosity only.
     live = verbosity == 0 and live_status(sys.stderr)
-    log.handlers[:] = [TerminalHandler(sys.stderr, colour=use_colour(sys.stderr), live=live)]
+    handler = TerminalHandler(sys.stderr, colour=use_colour(sys.stderr), live=live)
+    handler.addFilter(RedactingFilter())
+    log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
 
@@ -184,6 +188,7 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
             exclude_runtime_provided=bool(settings["exclude-runtime-provided"].value),
             python=settings["python"].value or None,
         ),
+        allow_outside_project=bool(settings["allow-outside-project"].value),
     )
 
 
@@ -334,11 +339,11 @@ def end_status() -> None:
 def report_error(error: PipLambdaError) -> None:
     end_status()
     if error.detail:
-        print(error.detail.rstrip(), file=sys.stderr)
+        print(redact(error.detail.rstrip()), file=sys.stderr)
     line = f"{paint('error:', 'red', use_colour(sys.stderr))} {error.message}"
     if error.hint:
         line += f"; {error.hint}"
-    print(line, file=sys.stderr)
+    print(redact(line), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,10 +356,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pip-lambda {__version__} from {Path(__file__).parent} (Python {sys.version.split()[0]})")
         return 0
     command = COMMANDS.get(args[0])
+    remember_environment(os.environ)
+    remember(args)
     try:
-        if command is None:
-            raise UsageError(f"unknown command {args[0]!r}", hint=f"choose one of: {', '.join(COMMANDS)}")
-        return command(args[1:])
+        with signals_raise():
+            if command is None:
+                raise UsageError(f"unknown command {args[0]!r}", hint=f"choose one of: {', '.join(COMMANDS)}")
+            return command(args[1:])
     except PipLambdaError as error:
         report_error(error)
         return error.exit_code
@@ -362,12 +370,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         end_status()
         print("error: interrupted; the previous package was left as it was", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as stopped:
+        end_status()
+        print(f"error: stopped by {stopped.name}; the previous package was left as it was", file=sys.stderr)
+        return stopped.exit_code
     except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
         end_status()
         if log.isEnabledFor(logging.DEBUG):
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), end="", file=sys.stderr)
         print(
-            f"error: unexpected {type(error).__name__}: {error}; rerun with -v for the traceback and report it",
+            redact(f"error: unexpected {type(error).__name__}: {error}; rerun with -v for the traceback and report it"),
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED

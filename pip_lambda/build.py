@@ -5,26 +5,37 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diagnose
+from . import diagnose, pipmessages
 from .bytecode import compile_interpreter
 from .distributions import Distribution
-from .errors import PipFailedError, UsageError
+from .errors import PipFailedError, UsageError, from_os_error
 from .exclude import compile_pattern
+from .interrupts import shielded
 from .limits import check_unzipped, zipped_warning
+from .locking import target_lock
 from .pipargs import PipArgs
 from .piprun import install_command, pip_environment, run_pip
 from .postprocess import clean_site
+from .requirements import RequirementSet, empty_warning, read_requirements
 from .sdists import SdistOnlyError, allows, build_wheel
-from .staging import MARKER, check_output, check_target, clean_debris, create_staging, promote, remove_ours
+from .staging import (
+    MARKER,
+    check_output,
+    check_target,
+    clean_debris,
+    clean_zip_debris,
+    create_staging,
+    promote,
+    remove_ours,
+)
 from .target import Target
 from .trim import TrimOptions, TrimResult, trim
 from .usercode import add_code, check_code_paths
 from .verify import VerifyOptions, verify_build
-from .zipwriter import ZipResult, collect_entries, write_zip
+from .zipwriter import ZipResult, collect_entries, write_zip, zip_time
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,7 @@ class BuildRequest:
     allow_sdist: tuple[str, ...] = ()
     """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
     trim: TrimOptions = field(default_factory=TrimOptions)
+    allow_outside_project: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,37 +72,28 @@ class BuildResult:
     """Set when an option of the trim step (--slim, --exclude…, --strip, --compile) was given."""
 
 
-def check_requirement_files(files: Sequence[str]) -> None:
-    for name in files:
-        if "://" in name:
-            continue
-        path = Path(name)
-        if not path.is_file():
-            raise UsageError(
-                f"requirements file {name} not found",
-                hint="check the path given to -r/-c, relative to the current folder",
-            )
-        try:
-            path.open("rb").close()
-        except OSError as error:
-            raise UsageError(
-                f"requirements file {name} cannot be read: {error.strerror}", hint="check its permissions"
-            ) from None
-
-
-def check_request(request: BuildRequest) -> None:
+def check_request(request: BuildRequest) -> RequirementSet:
     """Refuse bad input before anything is written."""
     if not request.pip_args.has_requirements and not request.code:
         raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
-    check_target(request.target_dir)
+    check_target(request.target_dir, allow_outside_project=request.allow_outside_project)
     if request.output is not None:
         check_output(request.output, request.target_dir)
-    check_requirement_files(request.pip_args.requirement_files)
+    pip_args = request.pip_args
+    found = read_requirements(
+        pip_args.requirement_files,
+        pip_args.constraint_files,
+        pip_args.requirements,
+        require_hashes="--require-hashes" in pip_args.passthrough,
+    )
     check_code_paths(request.code)
     for pattern in request.trim.exclude:
         compile_pattern(pattern)
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)
+    if request.output is not None:
+        zip_time()
+    return found
 
 
 def _install(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
@@ -105,7 +108,9 @@ def _install(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
             run_pip(command, environment, stream=request.verbosity > 0)
             return
         except PipFailedError as failure:
-            explained = diagnose.explain(failure, request.target, request.pip_args.passthrough, environment)
+            explained = pipmessages.explain(failure) or diagnose.explain(
+                failure, request.target, request.pip_args.passthrough, environment
+            )
             if not isinstance(explained, SdistOnlyError) or not allows(request.allow_sdist, explained.name):
                 raise (explained or failure) from None
             if explained.name in built:
@@ -118,12 +123,26 @@ def _install(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
 
 
 def build(request: BuildRequest) -> BuildResult:
-    """Run the whole build; the previous target and zip stay untouched unless it succeeds."""
-    check_request(request)
+    """Run the whole build; the previous target and zip stay untouched unless it succeeds.
+
+    One build at a time per target (others wait); a disk or permission failure
+    becomes an EnvironmentProblem.
+    """
+    found = check_request(request)
+    try:
+        with target_lock(request.target_dir):
+            return _locked_build(request, found)
+    except OSError as error:
+        raise from_os_error(error) from None
+
+
+def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     timings: dict[str, float] = {}
-    warnings: list[str] = []
+    warnings: list[str] = [warning for warning in (empty_warning(found, request.code),) if warning]
     started = time.perf_counter()
     clean_debris(request.target_dir)
+    if request.output is not None:
+        clean_zip_debris(request.output)
     staging = create_staging(request.target_dir)
     try:
         site = staging / "python" if request.layer else staging
@@ -152,7 +171,8 @@ def build(request: BuildRequest) -> BuildResult:
                 warnings.append(warning)
         promote(staging, request.target_dir)
     except BaseException:
-        remove_ours(staging)
+        with shielded():
+            remove_ours(staging)
         raise
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_PIP_FAILED = 1
 EXIT_USAGE = 2
@@ -64,3 +66,17 @@ class EnvironmentProblem(PipLambdaError):
     """The machine lacks something the build needs, or the disk refused a write."""
 
     exit_code = EXIT_ENVIRONMENT
+
+
+def from_os_error(error: OSError) -> EnvironmentProblem:
+    """A disk or permission failure as one line, naming the path, the reason and what to do."""
+    where = f" {error.filename}" if error.filename else ""
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        hint = "free space on that disk, or pass -t/-o on another one"
+    elif error.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+        hint = "make that folder writable, or pass -t/-o elsewhere"
+    else:
+        hint = "check that folder and the disk"
+    return EnvironmentProblem(
+        f"cannot write{where}: {error.strerror or error}", hint=f"{hint}; the previous package was left as it was"
+    )

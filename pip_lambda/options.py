@@ -146,6 +146,11 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "add bytecode for the target Python (PEP 552 unchecked-hash), written by an interpreter of the runtime's "
         "version found on this machine or given with --python; faster cold starts, a larger package",
     ),
+    Option(
+        "allow-outside-project",
+        "bool",
+        "accept a -t/--target outside the project folder (the nearest folder up with pyproject.toml, setup.cfg or .git)",
+    ),
 )
 
 VERIFY_OPTIONS: tuple[Option, ...] = (

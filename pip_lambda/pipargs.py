@@ -55,6 +55,8 @@ class PipArgs:
     """Values of ``-r``/``-c``, for checks before pip runs."""
     requirements: tuple[str, ...] = field(default=())
     """Plain requirement specifiers given on the command line."""
+    constraint_files: tuple[str, ...] = ()
+    """The values of ``-c`` alone (also in ``requirement_files``)."""
 
     @property
     def has_requirements(self) -> bool:
@@ -148,7 +150,10 @@ def parse_pip_args(tokens: Sequence[str], target: Target) -> PipArgs:
     platforms: list[str] = []
     files: list[str] = []
     requirements: list[str] = []
+    constraints: list[str] = []
     for option, value, raw in _pairs(tokens):
+        if option in VALUE_OPTIONS and value is None:
+            raise UsageError(f"{option} needs a value", hint="see 'pip-lambda install --help'")
         if option in _REFUSED:
             raise UsageError(f"pip option {option} cannot make a Lambda package: {_REFUSED[option]}")
         if option in ("-t", "--target"):
@@ -163,7 +168,9 @@ def parse_pip_args(tokens: Sequence[str], target: Target) -> PipArgs:
                 continue
         if option in ("-r", "--requirement", "-c", "--constraint") and value is not None:
             files.append(value)
+            if option in ("-c", "--constraint"):
+                constraints.append(value)
         if option is None and value is not None:
             requirements.append(value)
         passthrough.extend(raw)
-    return PipArgs(tuple(passthrough), tuple(platforms), tuple(files), tuple(requirements))
+    return PipArgs(tuple(passthrough), tuple(platforms), tuple(files), tuple(requirements), tuple(constraints))

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PipFailedError
+from .interrupts import child_options, stop_child
 from .pipseam import MARKERS_VARIABLE
+from .redact import redact
 from .target import Target
 
 log = logging.getLogger(__name__)
@@ -67,22 +69,42 @@ def pip_environment(target: Target, base: Mapping[str, str] | None = None) -> di
 
 
 def run_pip(command: Sequence[str], environment: Mapping[str, str], *, stream: bool = False) -> PipRun:
-    """Run pip; raise PipFailedError carrying pip's own error lines when it fails."""
-    log.debug("running %s", " ".join(command))
-    process = subprocess.run(
+    """Run pip; raise PipFailedError carrying pip's own error lines when it fails.
+
+    pip's output always passes through pip-lambda, credentials masked: with
+    ``stream`` each line is logged as it comes.  An interrupt (Ctrl-C, SIGTERM)
+    stops pip and its children before it propagates.
+    """
+    log.debug("running %s", redact(" ".join(command)))
+    lines: list[str] = []
+    process = subprocess.Popen(
         list(command),
         env=dict(environment),
-        stdout=None if stream else subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         text=True,
         encoding="utf-8",
         errors="replace",
-        check=False,
+        **child_options(),
     )
-    output = process.stdout or ""
-    if process.returncode != 0:
-        raise PipFailedError(f"pip failed (exit code {process.returncode})", detail=pip_error_lines(output))
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = redact(raw.rstrip("\r\n"))
+            lines.append(line)
+            if stream:
+                log.info("%s", line)
+        returncode = process.wait()
+    except BaseException:
+        stop_child(process)
+        raise
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
+    output = "\n".join(lines)
+    if returncode != 0:
+        raise PipFailedError(f"pip failed (exit code {returncode})", detail=pip_error_lines(output))
     return PipRun(tuple(command), output)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import stat
 import struct
 import time
@@ -21,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SizeLimitError, UnsafePathError
+from .errors import SizeLimitError, UnsafePathError, UsageError
 
 DEFAULT_LEVEL = 6
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
@@ -35,6 +36,29 @@ _STORED, _DEFLATED = 0, 8
 _UTF8_FLAG = 0x800
 _MAX_ENTRIES = 0xFFFF
 _MAX_32 = 0xFFFFFFFF
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def temporary_zip_prefix(output: Path) -> str:
+    """The name start of the temporary file a zip is written to, beside ``output``."""
+    return f".{output.name}.pip-lambda-"
+
+
+def check_name(name: str) -> None:
+    """Refuse a member name that could land outside the folder it is unzipped into."""
+    parts = name.rstrip("/").split("/")
+    if (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or "\x00" in name
+        or (len(parts[0]) > 1 and parts[0][1] == ":")
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise UnsafePathError(
+            f"refusing to write the zip member {name!r}: it could land outside the package root",
+            hint="members are relative paths without '..', drive letters or backslashes",
+        )
 
 
 @dataclass(frozen=True)
@@ -63,17 +87,24 @@ def _normal_mode(st_mode: int, is_dir: bool) -> int:
 def collect_entries(root: Path, prefix: str = "", exclude: Iterable[str] = ()) -> list[Entry]:
     """Every file and folder under ``root``, dotfiles included, symlinks resolved inside the tree.
 
-    ``exclude`` names top-level entries to leave out.  A symlink to a file
-    inside the tree is stored as that file's content; one pointing outside, or
-    to a folder, is refused, so no entry can escape the package root.
+    ``exclude`` names top-level entries to leave out.  A symlink to a file or
+    folder inside the tree is stored as its target's content under the link's
+    name; one pointing outside the tree, nowhere, or to a folder that contains
+    it (a loop) is refused, so no entry can escape the package root.
     """
     skipped = set(exclude)
     real_root = root.resolve()
     entries: list[Entry] = []
 
-    def visit(folder: Path, relative: str) -> None:
+    def refuse(path: Path, resolved: Path, why: str) -> UnsafePathError:
+        return UnsafePathError(
+            f"refusing to zip the symlink {path}: it points to {resolved}, {why}",
+            hint="replace the link with the file or folder it points to",
+        )
+
+    def visit(folder: Path, relative: str, chain: tuple[Path, ...]) -> None:
         with os.scandir(folder) as scan:
-            children = list(scan)
+            children = sorted(scan, key=lambda item: item.name)
         for child in children:
             if not relative and child.name in skipped:
                 continue
@@ -81,19 +112,24 @@ def collect_entries(root: Path, prefix: str = "", exclude: Iterable[str] = ()) -
             path = Path(child.path)
             if child.is_symlink():
                 resolved = path.resolve()
-                if not resolved.is_relative_to(real_root) or resolved.is_dir() or not resolved.exists():
-                    raise UnsafePathError(
-                        f"refusing to zip the symlink {path}: it points to {resolved}, not to a file inside the package",
-                        hint="replace the link with the file it points to",
-                    )
-                entries.append(Entry(prefix + name, resolved, _normal_mode(resolved.stat().st_mode, False)))
+                if not resolved.is_relative_to(real_root):
+                    raise refuse(path, resolved, "outside the package")
+                if not resolved.exists():
+                    raise refuse(path, resolved, "which does not exist")
+                if resolved.is_dir():
+                    if resolved in chain:
+                        raise refuse(path, resolved, "a folder that contains the link (a loop)")
+                    entries.append(Entry(f"{prefix}{name}/", None, _normal_mode(0, True)))
+                    visit(resolved, f"{name}/", (*chain, resolved))
+                else:
+                    entries.append(Entry(prefix + name, resolved, _normal_mode(resolved.stat().st_mode, False)))
             elif child.is_dir():
                 entries.append(Entry(f"{prefix}{name}/", None, _normal_mode(0, True)))
-                visit(path, f"{name}/")
+                visit(path, f"{name}/", (*chain, path.resolve()))
             elif child.is_file():
                 entries.append(Entry(prefix + name, path, _normal_mode(child.stat().st_mode, False)))
 
-    visit(root, "")
+    visit(root, "", (real_root,))
     for folder in _parents(prefix):
         entries.append(Entry(folder, None, _normal_mode(0, True)))
     return sorted(entries, key=lambda entry: entry.name)
@@ -109,6 +145,11 @@ def zip_time(source_date_epoch: str | None = None) -> tuple[int, int]:
     epoch = ZIP_EPOCH
     raw = os.environ.get("SOURCE_DATE_EPOCH") if source_date_epoch is None else source_date_epoch
     if raw:
+        if not raw.strip().isdigit():
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970",
+                hint="set it to an integer such as $(git log -1 --format=%ct), or unset it",
+            )
         epoch = max(ZIP_EPOCH, int(raw))
     moment = time.gmtime(epoch)
     dos_date = ((moment.tm_year - 1980) << 9) | (moment.tm_mon << 5) | moment.tm_mday
@@ -196,12 +237,23 @@ def write_zip(
         raise SizeLimitError(
             f"the package has {len(entries):,} files and folders, more than a zip without ZIP64 holds ({_MAX_ENTRIES:,})"
         )
+    seen: set[str] = set()
+    for entry in entries:
+        check_name(entry.name)
+        if entry.name in seen:
+            raise UnsafePathError(
+                f"two files would share the zip member name {entry.name!r}",
+                hint="rename one of them (names that differ only in Unicode normalisation collide)",
+            )
+        seen.add(entry.name)
     dos_date, dos_time = zip_time(source_date_epoch)
     output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    temporary = output.with_name(f"{temporary_zip_prefix(output)}{os.getpid()}-{secrets.token_hex(4)}.tmp")
     central: list[bytes] = []
+    # O_EXCL: never write through a file or link that someone else put at this name.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with open(temporary, "wb") as handle:
+        with open(descriptor, "wb") as handle:
             out = _HashingFile(handle)
             for entry, packed in zip(entries, _packed_in_order(entries, level, workers or default_workers())):
                 name = entry.name.encode("utf-8")

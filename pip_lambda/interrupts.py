@@ -1,0 +1,125 @@
+"""Signals turned into exceptions, child processes stopped with their group, cleanup shielded.
+
+SIGINT already raises KeyboardInterrupt; SIGTERM and SIGHUP raise Terminated,
+so the same ``except BaseException`` cleanup runs for all three.  A child (pip)
+runs in a process group of its own: a signal sent to pip-lambda alone (as CI
+runners do) still stops pip, which gets SIGINT first so that it removes its own
+temporary folders, then SIGKILL if it does not exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 10.0
+"""How long a child gets to clean up after SIGINT before it is killed."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived; like KeyboardInterrupt, not an Exception, so no handler swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def _stopping_signals() -> list[signal.Signals]:
+    return [signal.SIGTERM] if sys.platform == "win32" else [signal.SIGTERM, signal.SIGHUP]
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM/SIGHUP raise Terminated (main thread only; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise) for signum in _stopping_signals()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Hold off SIGINT/SIGTERM/SIGHUP during cleanup; one that arrives is raised when the cleanup ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        arrived.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in [signal.SIGINT, *_stopping_signals()]}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if arrived:
+        raise KeyboardInterrupt if arrived[0] == signal.SIGINT else Terminated(arrived[0])
+
+
+def child_options() -> dict[str, Any]:
+    """Popen keyword arguments that give the child a process group of its own."""
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
+def stop_child(process: subprocess.Popen[str]) -> None:
+    """Stop a child started with child_options() and everything it started; wait until it is gone."""
+    if process.poll() is not None:
+        return
+    with shielded():
+        log.debug("stopping pip (process %d)", process.pid)
+        _signal_group(process, interrupt=True)
+        try:
+            process.wait(GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, interrupt=False)
+            process.wait()
+        if sys.platform != "win32":
+            _kill_leftovers(process.pid)
+
+
+def _signal_group(process: subprocess.Popen[str], *, interrupt: bool) -> None:
+    if sys.platform == "win32":
+        if interrupt:
+            process.send_signal(signal.CTRL_BREAK_EVENT)
+        else:
+            process.kill()
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT if interrupt else signal.SIGKILL)
+
+
+def _kill_leftovers(group: int) -> None:
+    """Grandchildren (a build backend) may outlive pip; the group goes with it."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
