@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion
 
 from .errors import NoCompatibleWheelError, PipFailedError
 from .piprun import install_command
@@ -77,14 +79,24 @@ def _probe(
         return installs[0]["download_info"]["url"].rsplit("/", 1)[-1] if installs else None
 
 
-def _versions_exist(requirement: str, index_args: Sequence[str], environment: Mapping[str, str]) -> bool:
-    """Whether the index has any release of the project at all (sdists included)."""
+def _index_versions(requirement: str, index_args: Sequence[str], environment: Mapping[str, str]) -> list[str]:
+    """Every release of the project the index has (sdists included), newest first; empty when none."""
     name = Requirement(requirement).name
-    command = [sys.executable, "-m", "pip", "index", "versions", name, *index_args]
+    command = [sys.executable, "-m", "pip", "index", "versions", "--pre", name, *index_args]
     done = subprocess.run(
         command, env=dict(environment), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
     )
-    return done.returncode == 0
+    if done.returncode != 0:
+        return []
+    listed = re.search(r"Available versions: (.*)", done.stdout)
+    return [version.strip() for version in listed.group(1).split(",")] if listed else []
+
+
+def _matches(specifier: SpecifierSet, version: str) -> bool:
+    try:
+        return specifier.contains(version, prereleases=True)
+    except InvalidVersion:
+        return True
 
 
 def explain(
@@ -128,7 +140,16 @@ def explain(
                 hint=f"choose the runtime those wheels are for, or pin a {name} release with wheels for {runtime.name}",
                 detail=failure.detail,
             )
-    if _versions_exist(requirement, index_args, environment):
+    versions = _index_versions(requirement, index_args, environment)
+    specifier = Requirement(requirement).specifier
+    if versions and not any(_matches(specifier, version) for version in versions):
+        shown = ", ".join(versions[:5]) + (", ..." if len(versions) > 5 else "")
+        return NoCompatibleWheelError(
+            f"{name}: no release matching {requirement} was found; the index has {shown}",
+            hint="check the version in the requirement",
+            detail=failure.detail,
+        )
+    if versions:
         sdist = sdist_file(target, requirement, index_args, environment)
         return SdistOnlyError(
             f"{name}: only a source distribution (sdist) matches {requirement}{f' ({sdist})' if sdist else ''}, and pip-lambda installs wheels only",

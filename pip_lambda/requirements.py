@@ -144,16 +144,17 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
-def check_specifier(written: str, where: str) -> None:
+def check_specifier(written: str, where: str, shown: str | None = None) -> None:
     """Refuse a requirement pip would reject, or that installs source from a folder, archive or VCS.
 
     ``${VARIABLE}`` references are checked as placeholders and never expanded,
     so a token kept in the environment cannot reach an error message.
     """
     text = _VARIABLE.sub("VARIABLE", written)
+    shown = shown or written
     if _VCS.match(text):
         raise UsageError(
-            f"{where}: {written} is a version-control requirement; pip-lambda installs wheels only, and a checkout would be built on this machine",
+            f"{where}: {shown} is a version-control requirement; pip-lambda installs wheels only, and a checkout would be built on this machine",
             hint=_BUILD_FIRST,
         )
     if _URL.match(text) and not text.lower().startswith("file:"):
@@ -164,7 +165,7 @@ def check_specifier(written: str, where: str) -> None:
             return
         kind = "folder" if Path(location).is_dir() or not location.lower().endswith(_ARCHIVES) else "source archive"
         raise UsageError(
-            f"{where}: {written} is a local {kind}; pip-lambda installs wheels only, and building it here would give this machine's binaries",
+            f"{where}: {shown} is a local {kind}; pip-lambda installs wheels only, and building it here would give this machine's binaries",
             hint=_BUILD_FIRST,
         )
     try:
@@ -176,7 +177,7 @@ def check_specifier(written: str, where: str) -> None:
             hint="write one PEP 508 requirement per line, such as requests>=2.31 or boto3==1.35.0",
         ) from None
     if requirement.url:
-        check_specifier(requirement.url, where)
+        check_specifier(requirement.url, where, written)
 
 
 def _has_name(text: str) -> bool:
@@ -195,7 +196,7 @@ class _Reader:
         path = (base / name) if base is not None else Path(name)
         resolved = path.resolve()
         if resolved in (step for step, _ in chain):
-            cycle = " -> ".join(shown for _, shown in (*chain, (resolved, shown)))
+            cycle = " -> ".join(step_name for _, step_name in (*chain, (resolved, shown)))
             raise UsageError(
                 f"circular requirement includes: {cycle}", hint="remove the -r/-c line that includes a file again"
             )
