@@ -42,7 +42,7 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 def _forwarded(token: str) -> bool:
     return any(
         option.forwarded_to_pip
-        and (token == option.flag or (token[:2] == option.short and set(token[1:]) == {token[1]}))
+        and (token.split("=", 1)[0] == option.flag or (token[:2] == option.short and set(token[1:]) == {token[1]}))
         for option in INSTALL_OPTIONS
     )
 
