@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 MASK = "****"
 MIN_SECRET = 4
 """Shorter secrets are masked inside URLs only: replacing them everywhere would garble the output."""
+MIN_LONE_TOKEN = 12
+"""A user name without a password (``https://TOKEN@host``) this long is taken for a token; ``git@`` is not."""
 
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/@:]*)(?::(?P<password>[^\s/@]*))?@")
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"]+")
@@ -41,8 +43,10 @@ def secrets_in(text: str) -> set[str]:
             continue
         userinfo = parts.netloc.rsplit("@", 1)[0]
         user, _, password = userinfo.partition(":")
-        secret = password if password else user
-        found.update({secret, unquote(secret)})
+        if password:
+            found.update({password, unquote(password)})
+        elif len(user) >= MIN_LONE_TOKEN:
+            found.update({user, unquote(user)})
     return {secret for secret in found if len(secret) >= MIN_SECRET}
 
 

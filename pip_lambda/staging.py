@@ -51,7 +51,7 @@ def _home() -> Path | None:
 
 def _source_files(folder: Path) -> list[str]:
     names = [name for name in _SOURCES if (folder / name).exists()]
-    names += sorted(child.name for child in folder.glob("*.py"))[:3]
+    names += sorted(child.name for child in folder.glob("*.py") if child.name not in names)[:3]
     return names
 
 

@@ -139,7 +139,7 @@ CASES = [
     Case("target-is-a-file", ("-t", "notes.txt", "purepkg"), EXIT_UNSAFE_PATH, "the target notes.txt is a file", _write("notes.txt", "x")),
     Case("target-outside-the-project", ("-t", "../elsewhere", "purepkg"), EXIT_UNSAFE_PATH, "it is outside the project folder"),
     Case("target-is-the-root", ("-t", "/", "purepkg"), EXIT_UNSAFE_PATH, "refusing to use the file system root (/)"),
-    Case("target-with-source-files", ("-t", "src", "purepkg"), EXIT_UNSAFE_PATH, "it holds source files: setup.py, app.py",
+    Case("target-with-source-files", ("-t", "src", "purepkg"), EXIT_UNSAFE_PATH, "it holds source files: setup.py, app.py);",
          _folder("src", "setup.py", "app.py")),
     Case("target-is-a-checkout", ("-t", "vendor", "purepkg"), EXIT_UNSAFE_PATH, "refusing to replace vendor: it is a version-control checkout (.git)",
          _folder("vendor/.git")),

@@ -35,10 +35,11 @@ def test_remembered_secrets_are_masked_anywhere_also_percent_decoded(monkeypatch
     assert redaction.redact("password p%40ss-w0rd or p@ss-w0rd") == "password **** or ****"
 
 
-def test_short_secrets_are_masked_in_urls_only(monkeypatch):
+def test_short_secrets_and_plain_user_names_are_masked_in_urls_only(monkeypatch):
     monkeypatch.setattr(redaction, "_known", set())
-    redaction.remember(["https://u:abc@host/"])
-    assert redaction.redact("abc https://u:abc@host/") == "abc https://u:****@host/"
+    redaction.remember(["https://u:abc@host/", "ssh://deploy@host/repo", "https://ghp_0123456789abcdef@host/"])
+    assert redaction.redact("abc deploy https://u:abc@host/") == "abc deploy https://u:****@host/"
+    assert redaction.redact("token ghp_0123456789abcdef") == "token ****"
 
 
 def _printer(*lines: str, exit_code: int = 0) -> list[str]:
