@@ -20,11 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import make_wheel, zip_names
 
 from pip_lambda import zipwriter
 from pip_lambda.errors import EXIT_ENVIRONMENT
 from pip_lambda.staging import MARKER, clean_debris, clean_zip_debris
+
+from conftest import make_wheel, zip_names
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
 

@@ -8,11 +8,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import zip_names
 
 from pip_lambda.errors import EXIT_OK, EXIT_UNSAFE_PATH, UnsafePathError
 from pip_lambda.staging import MARKER, check_target, project_root, remove_ours
 from pip_lambda.zipwriter import Entry, collect_entries, write_zip
+
+from conftest import zip_names
 
 
 @pytest.fixture
