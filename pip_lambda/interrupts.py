@@ -56,7 +56,9 @@ def signals_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _raise) for signum in _stopping_signals()}
+    # A signal ignored on purpose (nohup ignores SIGHUP) stays ignored.
+    watched = [signum for signum in _stopping_signals() if signal.getsignal(signum) != signal.SIG_IGN]
+    previous = {signum: signal.signal(signum, _raise) for signum in watched}
     try:
         yield
     finally:
@@ -75,7 +77,8 @@ def shielded() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         arrived.append(signum)
 
-    previous = {signum: signal.signal(signum, hold) for signum in [signal.SIGINT, *_stopping_signals()]}
+    watched = [signum for signum in [signal.SIGINT, *_stopping_signals()] if signal.getsignal(signum) != signal.SIG_IGN]
+    previous = {signum: signal.signal(signum, hold) for signum in watched}
     try:
         yield
     finally:

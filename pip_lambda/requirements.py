@@ -20,6 +20,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import UsageError
+from .redact import remember
 
 COMMAND_LINE = "the command line"
 
@@ -224,6 +225,7 @@ class _Reader:
     ) -> None:
         where = f"{source}:{number}"
         if line.startswith("-"):
+            remember([_expand(line)])  # an index URL with a token, perhaps from ${VARIABLE}
             try:
                 tokens = shlex.split(line)
             except ValueError as error:

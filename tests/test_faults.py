@@ -331,3 +331,22 @@ def test_a_read_only_output_is_one_clear_line(project, run, mount_tmpfs):
     last = result.err.rstrip().splitlines()[-1]
     assert "Read-only file system; make that folder writable" in last
     assert (dist / "fn.zip").read_bytes() == before
+
+
+def test_nohup_keeps_sighup_ignored(project, previous, stalling_index, wheelhouse):
+    command = [
+        sys.executable,
+        "-c",
+        "import signal, runpy, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+        "sys.argv = ['pip-lambda', *sys.argv[1:]]; runpy.run_module('pip_lambda', run_name='__main__')",
+    ]
+    args = ["install", "--runtime", "python3.12", "--index-url", stalling_index.url, "--find-links", str(wheelhouse)]
+    process = subprocess.Popen(
+        [*command, *args, "purepkg"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert stalling_index.requested.wait(WAIT)
+    process.send_signal(signal.SIGHUP)
+    stalling_index.released.set()
+    _, err = process.communicate(timeout=WAIT)
+    assert process.returncode == 0, err
+    assert "purepkg/__init__.py" in zip_names(project / "build/lambda.zip")

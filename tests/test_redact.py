@@ -97,3 +97,11 @@ def test_a_token_never_appears_in_an_error_about_the_requirement(project, run):
     assert result.exit_code == 2
     assert "git+https://ci-bot:****@git.example/pkg.git is a version-control requirement" in result.err
     assert TOKEN not in result.out + result.err
+
+
+def test_a_token_from_a_variable_in_a_requirements_file_is_masked_anywhere(project, run, monkeypatch):
+    monkeypatch.setattr(redaction, "_known", set())
+    monkeypatch.setenv("INDEX_TOKEN", TOKEN)
+    (project / "req.txt").write_text("--extra-index-url https://ci:${INDEX_TOKEN}@private.example/simple\n")
+    run("install", "--runtime", "python3.12", "-r", "req.txt", "--no-index")
+    assert redaction.redact(f"pip said {TOKEN}") == "pip said ****"
