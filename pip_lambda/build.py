@@ -92,7 +92,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)
     if request.output is not None:
-        zip_time()
+        zip_time()  # a bad SOURCE_DATE_EPOCH fails now, not after pip
     return found
 
 
@@ -138,7 +138,10 @@ def build(request: BuildRequest) -> BuildResult:
 
 def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     timings: dict[str, float] = {}
-    warnings: list[str] = [warning for warning in (empty_warning(found, request.code),) if warning]
+    warnings: list[str] = []
+    empty = empty_warning(found, request.code)
+    if empty:
+        warnings.append(empty)
     started = time.perf_counter()
     clean_debris(request.target_dir)
     if request.output is not None:
