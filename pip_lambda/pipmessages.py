@@ -24,12 +24,13 @@ def explain(failure: PipFailedError) -> PipLambdaError | None:
     option = _NO_SUCH_OPTION.search(detail)
     if option:
         return UsageError(
-            f"unknown option {option.group(1)}: neither pip-lambda nor 'pip install' has it",
+            f"unknown option {option.group(1)}: neither pip-lambda nor 'pip install' has it (on the command line or in a requirements file)",
             hint="see 'pip-lambda install --help' and 'pip install --help'",
+            detail=detail,
         )
     needs = _NEEDS_ARGUMENT.search(detail)
     if needs:
-        return UsageError(f"{needs.group(1)} needs a value", hint="see 'pip install --help'")
+        return UsageError(f"{needs.group(1)} needs a value", hint="see 'pip install --help'", detail=detail)
     if _HASHES_MISSING in detail or _NOT_PINNED in detail:
         return PipFailedError(
             f"{failure.message}: hash checking is on, and a requirement or one of its dependencies has no pinned, hashed line",

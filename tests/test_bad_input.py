@@ -98,6 +98,8 @@ CASES = [
     Case("empty-requirements-file", ("-r", "req.txt"), EXIT_OK, "warning: the requirements (req.txt) list no requirement",
          _write("req.txt", "# nothing yet\n\n"), offline=True),
     Case("unknown-option", ("--frobnicate", "purepkg"), EXIT_USAGE, "unknown option --frobnicate", offline=True),
+    Case("unknown-option-in-file", ("-r", "req.txt"), EXIT_USAGE, "unknown option --frobnicate",
+         _write("req.txt", "purepkg\n--frobnicate\n"), offline=True),
     Case("option-missing-its-value", ("--runtime",), EXIT_USAGE, "argument --runtime: expected one argument", runtime=False),
     Case("pip-option-missing-its-value", ("purepkg", "-r"), EXIT_USAGE, "-r needs a value"),
     Case("unknown-command", ("instal",), EXIT_USAGE, "unknown command 'instal'", runtime=False),
