@@ -23,6 +23,7 @@ import pytest
 
 from pip_lambda import zipwriter
 from pip_lambda.errors import EXIT_ENVIRONMENT
+from pip_lambda.locking import target_lock
 from pip_lambda.staging import MARKER, clean_debris, clean_zip_debris
 
 from conftest import make_wheel, zip_names
@@ -350,3 +351,15 @@ def test_nohup_keeps_sighup_ignored(project, previous, stalling_index, wheelhous
     _, err = process.communicate(timeout=WAIT)
     assert process.returncode == 0, err
     assert "purepkg/__init__.py" in zip_names(project / "build/lambda.zip")
+
+
+def test_ctrl_c_stops_the_wait_for_the_lock(project):
+    (project / "app.py").write_text("x = 1\n")
+    with target_lock(project / "build" / "lambda"):
+        waiter = start_build(project, "--code", "app.py")
+        assert waiter.stderr is not None
+        assert f"waiting for process {os.getpid()} to finish" in waiter.stderr.readline()
+        waiter.send_signal(signal.SIGINT)
+        _, err = waiter.communicate(timeout=WAIT)
+    assert waiter.returncode == 130, err
+    assert not (project / "build" / "lambda").exists()
