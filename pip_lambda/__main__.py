@@ -30,8 +30,8 @@ from .findings import table, to_json
 from .interrupts import Terminated, signals_raise
 from .options import VERIFY_OPTIONS, build_parser, split_argv
 from .pipargs import parse_pip_args
-from .report import make_report, write_report
 from .redact import RedactingFilter, redact, remember, remember_environment
+from .report import make_report, write_report
 from .runtimes import default_runtime, get_runtime
 from .summary import summary_lines
 from .target import Arch, Target
