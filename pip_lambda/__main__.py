@@ -164,9 +164,11 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
     default_dir = f"build/{name}" if name else ("build/layer" if layer else "build/lambda")
     target_dir = Path(settings["target"].value or default_dir)
     output = settings["output"].value or f"{target_dir}.zip"
+    pip_tokens = pip_arguments(settings, pips)
+    remember(pip_tokens)  # index URLs with tokens may come from the configuration too
     return BuildRequest(
         target=target,
-        pip_args=parse_pip_args(pip_arguments(settings, pips), target),
+        pip_args=parse_pip_args(pip_tokens, target),
         target_dir=target_dir,
         output=None if settings["no-zip"].value else Path(output),
         layer=layer,

@@ -149,7 +149,12 @@ def _convert(option: Option, raw: object, *, text: bool, where: str) -> Any:
             value = int(raw)
     elif option.kind == "list":
         if text and isinstance(raw, str):
-            value = tuple(shlex.split(raw))
+            try:
+                value = tuple(shlex.split(raw))
+            except ValueError as error:  # an unbalanced quote
+                raise ConfigError(
+                    f"{where}: {option.name} = {raw!r}: {error}", hint="close the quote, or quote each item on its own"
+                ) from None
         elif isinstance(raw, str):
             value = (raw,)
         elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):

@@ -21,6 +21,7 @@ from . import __version__
 from .build import BuildResult
 from .errors import EnvironmentProblem
 from .limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from .redact import redact
 from .summary import terraform_hash
 
 REPORT_VERSION = 1
@@ -110,7 +111,7 @@ def write_report(report: Mapping[str, Any], path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", "utf-8")
+        temporary.write_text(redact(json.dumps(report, indent=2, sort_keys=False)) + "\n", "utf-8")
         temporary.replace(path)
     except OSError as error:
         raise EnvironmentProblem(

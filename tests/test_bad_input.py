@@ -70,6 +70,8 @@ class Case:
     """Add --no-index --find-links WHEELHOUSE (pip runs)."""
     runtime: bool = True
     """Add --runtime python3.12."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables set for the run."""
 
 
 HASH = "sha256:" + "0" * 64
@@ -146,7 +148,23 @@ CASES = [
     Case("target-is-a-checkout", ("-t", "vendor", "purepkg"), EXIT_UNSAFE_PATH, "refusing to replace vendor: it is a version-control checkout (.git)",
          _folder("vendor/.git")),
     Case("target-contains-the-current-folder", ("-t", "..", "purepkg"), EXIT_UNSAFE_PATH, "it contains the current folder"),
-    Case("bad-source-date-epoch", ("purepkg",), EXIT_USAGE, "SOURCE_DATE_EPOCH='yesterday' is not a whole number"),
+    Case("bad-source-date-epoch", ("purepkg",), EXIT_USAGE, "SOURCE_DATE_EPOCH='yesterday' is not a whole number",
+         env=(("SOURCE_DATE_EPOCH", "yesterday"),)),
+    Case("config-unknown-key", ("purepkg",), EXIT_USAGE, "unknown key 'runtme'",
+         _write("pyproject.toml", '[tool.pip-lambda]\nruntme = "python3.12"\n')),
+    Case("config-unknown-runtime", ("purepkg",), EXIT_USAGE, "runtime = 'python2.7': unknown runtime 'python2.7'",
+         _write("pyproject.toml", '[tool.pip-lambda]\nruntime = "python2.7"\n')),
+    Case("config-wrong-type", ("purepkg",), EXIT_USAGE, "layer must be true or false, not 'yes'",
+         _write("pyproject.toml", '[tool.pip-lambda]\nlayer = "yes"\n')),
+    Case("config-broken-toml", ("purepkg",), EXIT_USAGE, "pyproject.toml: ",
+         _write("pyproject.toml", "[tool.pip-lambda]\nruntime = \n")),
+    Case("config-bad-setup-cfg-value", ("purepkg",), EXIT_USAGE, "quiet must be a whole number (0 or more), not 'lots'",
+         _write("setup.cfg", "[pip-lambda]\nquiet = lots\n")),
+    Case("config-bad-variable", ("purepkg",), EXIT_USAGE, "environment variable PIP_LAMBDA_ARCH: arch = 'sparc'",
+         env=(("PIP_LAMBDA_ARCH", "sparc"),)),
+    Case("config-unbalanced-quote", ("purepkg",), EXIT_USAGE, "environment variable PIP_LAMBDA_CODE: code = \"'\": No closing quotation",
+         env=(("PIP_LAMBDA_CODE", "'"),)),
+    Case("unknown-named-target", ("--name", "api", "purepkg"), EXIT_USAGE, "no named target 'api'"),
 ]  # fmt: skip
 
 
@@ -178,8 +196,8 @@ def run_case(case: Case, project: Path, run, offline: list[str]):
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_gets_one_clear_line_and_loses_nothing(case, project, run, offline, good_build, monkeypatch):
-    if case.id == "bad-source-date-epoch":
-        monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    for variable, value in case.env:
+        monkeypatch.setenv(variable, value)
     zip_before, tree_before = good_build
     result = run_case(case, project, run, offline)
     last = result.err.rstrip().splitlines()[-1]

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis): the argument split between pip-lambda and pip, and the zip writer.
+"""Property tests (hypothesis): the argument split between pip-lambda and pip, the configuration, the zip writer.
 
 Example counts stay modest so the suite stays fast; each property still runs
 on every test run.
@@ -17,6 +17,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pip_lambda.config import (
+    ConfigError,
+    configurable_options,
+    environment_layer,
+    file_layer,
+    read_pyproject,
+    read_setup_cfg,
+    variable_name,
+)
 from pip_lambda.errors import UsageError
 from pip_lambda.options import INSTALL_OPTIONS, build_parser, split_argv
 from pip_lambda.pipargs import VALUE_OPTIONS, parse_pip_args
@@ -96,6 +105,51 @@ def test_parsing_either_side_raises_nothing_but_usage_errors(argv):
         return
     remaining = iter(pips)
     assert all(token in remaining for token in parsed.passthrough)  # a subsequence: order kept
+
+
+# --- the configuration ------------------------------------------------------------------------
+
+KEYS = [option.name for option in configurable_options()]
+scalars = st.one_of(
+    st.text(max_size=12), st.sampled_from(["python3.12", "arm64", "true", "no", "3", ""]), st.integers(-2, 5),
+    st.booleans(), st.floats(allow_nan=False),
+)  # fmt: skip
+values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=5), scalars, max_size=2))
+tables = st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=10)), values, max_size=6)
+
+
+@FUZZ
+@given(tables, st.dictionaries(st.text(max_size=8), tables, max_size=2))
+def test_any_configuration_table_is_read_or_refused_with_a_config_error(tmp_path_factory, table, targets):
+    folder = tmp_path_factory.mktemp("config")
+    try:
+        layer = file_layer("[tool.pip-lambda]", {**table, "targets": targets}, folder, configurable_options(),
+                           text=False, allow_targets=True)  # fmt: skip
+    except ConfigError:
+        return
+    assert set(layer.values) <= set(KEYS)
+
+
+@FUZZ
+@given(st.text(max_size=200))
+def test_any_pyproject_or_setup_cfg_text_is_read_or_refused_with_a_config_error(tmp_path_factory, text):
+    folder = tmp_path_factory.mktemp("files")
+    for name, reader, header in (
+        ("pyproject.toml", read_pyproject, "[tool.pip-lambda]\n"),
+        ("setup.cfg", read_setup_cfg, "[pip-lambda]\n"),
+    ):
+        (folder / name).write_text(header + text, "utf-8")
+        with contextlib.suppress(ConfigError):
+            reader(folder / name, configurable_options())
+
+
+@FUZZ
+@given(
+    st.dictionaries(st.sampled_from([variable_name(option) for option in configurable_options()]), st.text(max_size=12))
+)
+def test_any_pip_lambda_variable_is_read_or_refused_with_a_config_error(environ):
+    with contextlib.suppress(ConfigError):
+        environment_layer(environ)
 
 
 # --- the zip writer --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from pip_lambda import redact as redaction
 from pip_lambda.errors import PipFailedError
 from pip_lambda.piprun import run_pip
+from pip_lambda.report import write_report
 
 TOKEN = "glpat-Zx81qQ7dN0tAsecret"
 
@@ -105,3 +106,10 @@ def test_a_token_from_a_variable_in_a_requirements_file_is_masked_anywhere(proje
     (project / "req.txt").write_text("--extra-index-url https://ci:${INDEX_TOKEN}@private.example/simple\n")
     run("install", "--runtime", "python3.12", "-r", "req.txt", "--no-index")
     assert redaction.redact(f"pip said {TOKEN}") == "pip said ****"
+
+
+def test_the_json_report_is_masked(tmp_path):
+    write_report({"note": f"from https://ci:{TOKEN}@private.example/simple"}, tmp_path / "report.json")
+    text = (tmp_path / "report.json").read_text()
+    assert TOKEN not in text
+    assert "https://ci:****@private.example/simple" in text
