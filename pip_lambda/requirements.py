@@ -34,6 +34,7 @@ _BOMS = (
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
+_PYLOCK = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _ARCHIVES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 _INCLUDES = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint", "--constraint": "constraint"}
@@ -251,6 +252,11 @@ class _Reader:
         self.lines.append(RequirementLine(source, number, text, hashes, constraint))
 
 
+def is_lock_file(name: str) -> bool:
+    """A PEP 751 lock file (``pylock.toml``, ``pylock.NAME.toml``, extras allowed): pip reads it, not this module."""
+    return bool(_PYLOCK.match(Path(re.sub(r"\[[^\]]*\]$", "", name)).name))
+
+
 def read_requirements(
     requirement_files: Sequence[str],
     constraint_files: Sequence[str] = (),
@@ -258,13 +264,16 @@ def read_requirements(
     *,
     require_hashes: bool = False,
 ) -> RequirementSet:
-    """Read every file (following includes) and check every requirement; raise UsageError on bad input."""
+    """Read every file (following includes) and check every requirement; raise UsageError on bad input.
+
+    pip reads ``pylock.toml`` lock files itself (and refuses them with platform flags); they are left to it.
+    """
     reader = _Reader([], [], require_hashes)
     for requirement in command_line:
         check_specifier(requirement, COMMAND_LINE)
         reader.lines.append(RequirementLine(COMMAND_LINE, 0, requirement))
     for name in requirement_files:
-        if not _URL.match(name):
+        if not _URL.match(name) and not is_lock_file(name):
             reader.read(name, None, name in constraint_files, ())
     found = RequirementSet(tuple(reader.lines), tuple(reader.files), reader.require_hashes)
     check_hashes(found)

@@ -13,6 +13,7 @@ from pip_lambda.requirements import (
     check_specifier,
     decode,
     empty_warning,
+    is_lock_file,
     logical_lines,
     read_requirements,
 )
@@ -142,3 +143,9 @@ def test_empty_files_give_a_warning(tmp_path, monkeypatch):
     )
     assert "only the --code" in (empty_warning(found, (Path("app.py"),)) or "")
     assert empty_warning(read_requirements([], command_line=["requests"]), ()) is None
+
+
+@pytest.mark.parametrize(("name", "lock"), [("pylock.toml", True), ("locks/pylock.prod.toml", True),
+                                            ("pylock.toml[aws]", True), ("pylock.a.b.toml", False), ("req.toml", False)])  # fmt: skip
+def test_pep_751_lock_files_are_left_to_pip(name, lock):
+    assert is_lock_file(name) is lock
