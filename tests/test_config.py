@@ -199,7 +199,11 @@ def test_unknown_key_in_pyproject_names_file_key_and_choices(project, run):
     line = error_of(project, run)
     assert line.startswith(f"error: [tool.pip-lambda] in {project / 'pyproject.toml'}: unknown key 'runtme'")
     assert "did you mean 'runtime'?" in line
-    assert "valid keys: allow-outside-project, allow-sdist, arch, code," in line and "pip-args" in line and "targets" in line
+    assert (
+        "valid keys: allow-outside-project, allow-sdist, arch, code," in line
+        and "pip-args" in line
+        and "targets" in line
+    )
 
 
 def test_unknown_key_in_setup_cfg_names_file_key_and_choices(project, run):
