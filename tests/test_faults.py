@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda import zipwriter
+from pip_lambda import build, zipwriter
 from pip_lambda.errors import EXIT_ENVIRONMENT
 from pip_lambda.locking import target_lock
 from pip_lambda.staging import MARKER, clean_debris, clean_zip_debris
@@ -151,6 +151,21 @@ def test_a_signal_while_zipping_removes_the_partial_zip(project, previous, run, 
         return packed(entry, level)
 
     monkeypatch.setattr(zipwriter, "_pack", pack_then_signal)
+    result = run("install", "--runtime", "python3.12", *offline, "purepkg")
+    assert result.exit_code == 143
+    assert result.err.rstrip().splitlines()[-1] == "error: stopped by SIGTERM; the previous package was left as it was"
+    assert snapshot(project) == previous
+    assert debris(project) == []
+
+
+def test_a_signal_during_verification_keeps_the_previous_package(project, previous, run, offline, monkeypatch):
+    verify = build.verify_build
+
+    def verify_then_signal(*args: object, **kwargs: object) -> object:
+        signal.raise_signal(signal.SIGTERM)
+        return verify(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "verify_build", verify_then_signal)
     result = run("install", "--runtime", "python3.12", *offline, "purepkg")
     assert result.exit_code == 143
     assert result.err.rstrip().splitlines()[-1] == "error: stopped by SIGTERM; the previous package was left as it was"

@@ -76,3 +76,10 @@ def test_an_unhashed_line_is_refused_before_pip_runs(project, run, offline, whee
     assert result.exit_code == EXIT_USAGE
     assert "error: lock.txt:2: dep-new==1.0 has no --hash" in result.err
     assert "installing for" not in result.err
+
+
+def test_allow_sdist_says_it_runs_the_sdists_build_code(run):
+    result = run("install", "--help")
+    help_text = " ".join(result.out.split())
+    assert "--allow-sdist NAME" in help_text
+    assert "RUNS THE SDIST'S BUILD CODE" in help_text
