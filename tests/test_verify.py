@@ -396,7 +396,7 @@ def test_install_fails_on_errors_and_keeps_the_last_zip(project, run, offline, m
     assert "a Mach-O (macOS) binary" in result.err
     assert "error: the package would not load on python3.12 x86_64: 1 error, 0 warnings" in result.err
     assert (project / "build/lambda.zip").read_bytes() == before
-    assert not list(project.glob("build/.*")), "the staging folder is removed"
+    assert not list(project.glob("build/.*pip-lambda-*")), "the staging folder is removed"
 
 
 def test_no_verify_skips_verification(project, run, offline, mac_house):
