@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .build import BuildRequest, BuildResult, build
+from .cachecli import cache_command
 from .config import (
     ConfigError,
     Layer,
@@ -95,6 +96,7 @@ commands:
   install    install requirements for a Lambda runtime and write a reproducible zip
   build      build every named target of pyproject.toml or setup.cfg
   verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
+  cache      show (info), trim (prune) or delete (purge) the build cache
 
 'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
 """
@@ -191,6 +193,8 @@ def _request(settings: Mapping[str, Setting], pips: Sequence[str], name: str | N
             python=settings["python"].value or None,
         ),
         allow_outside_project=bool(settings["allow-outside-project"].value),
+        use_cache=not settings["no-cache"].value,
+        refresh=bool(settings["refresh"].value),
     )
 
 
@@ -329,7 +333,19 @@ def run_verify(argv: Sequence[str]) -> int:
     return EXIT_OK if result.ok else EXIT_VERIFY_FAILED
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"install": run_install, "build": run_build, "verify": run_verify}
+def run_cache(argv: Sequence[str]) -> int:
+    lines = cache_command(argv)
+    if lines:
+        print("\n".join(lines))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "install": run_install,
+    "build": run_build,
+    "verify": run_verify,
+    "cache": run_cache,
+}
 
 
 def end_status() -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import diagnose, pipmessages
+from . import diagnose, pipmessages, reuse, store
 from .bytecode import compile_interpreter
+from .cache import locked
 from .distributions import Distribution
 from .errors import PipFailedError, UsageError, from_os_error
 from .exclude import compile_pattern
@@ -57,6 +59,10 @@ class BuildRequest:
     """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
     trim: TrimOptions = field(default_factory=TrimOptions)
     allow_outside_project: bool = False
+    use_cache: bool = True
+    """False with --no-cache: neither read nor write the build cache."""
+    refresh: bool = False
+    """--refresh: build from scratch with pip, then replace what the cache holds."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     trim: TrimResult | None = None
     """Set when an option of the trim step (--slim, --exclude…, --strip, --compile) was given."""
+    reused: str = ""
+    """How an earlier build was reused: "up to date" (nothing written), "from the cache", or "" (built)."""
 
 
 def check_request(request: BuildRequest) -> RequirementSet:
@@ -96,7 +104,36 @@ def check_request(request: BuildRequest) -> RequirementSet:
     return found
 
 
-def _install(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
+def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan) -> reuse.Plan:
+    """Assemble the site from the wheel store when possible, else let pip install everything."""
+    root, inputs = plan.root, plan.inputs
+    if root is not None and inputs is not None and not request.refresh:
+        try:
+            if plan.picks is None:
+                plan = replace(plan, picks=store.resolve_or_install(root, request))
+            assert plan.picks is not None
+            with locked(root):
+                store.fill(root, request, plan.picks, inputs.lines)
+                store.assemble(root, plan.picks, site)
+            return plan
+        except (store.StoreMiss, PipFailedError, OSError) as why:
+            log.debug("installing with pip directly: %s", why)
+            _empty(site)
+    _install_with_pip(request, site, wheelhouse)
+    return plan
+
+
+def _empty(site: Path) -> None:
+    for child in site.iterdir():
+        if child.name == MARKER:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _install_with_pip(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
     """pip install; an sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip rerun."""
     environment = pip_environment(request.target)
     passthrough = list(request.pip_args.passthrough)
@@ -137,12 +174,15 @@ def build(request: BuildRequest) -> BuildResult:
 
 
 def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
+    started = time.perf_counter()
+    plan = reuse.prepare(request)
+    if plan.reused is not None:
+        return _reused(request, plan, started)
     timings: dict[str, float] = {}
     warnings: list[str] = []
     empty = empty_warning(found, request.code)
     if empty:
         warnings.append(empty)
-    started = time.perf_counter()
     clean_debris(request.target_dir)
     if request.output is not None:
         clean_zip_debris(request.output)
@@ -152,7 +192,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                _install(request, site, Path(wheelhouse))
+                plan = _install(request, site, Path(wheelhouse), plan)
         timings["pip"] = time.perf_counter() - started
         clean_site(site)
         add_code(request.code, site)
@@ -180,7 +220,27 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)
     trimmed_or_none = trimmed if request.trim.active else None
-    return BuildResult(request, distributions, files, unzipped, zip_result, tuple(warnings), timings, trimmed_or_none)
+    result = BuildResult(request, distributions, files, unzipped, zip_result, tuple(warnings), timings, trimmed_or_none)
+    reuse.remember(plan, request, result)
+    return result
+
+
+def _reused(request: BuildRequest, plan: reuse.Plan, started: float) -> BuildResult:
+    """The result of an earlier identical build, left in place or restored from the cache."""
+    summary = plan.reused or {}
+    result = BuildResult(
+        request,
+        tuple(reuse.reused_distributions(request, summary)),
+        summary["file_count"],
+        summary["unzipped_size"],
+        reuse.reused_zip(request, summary),
+        tuple(summary["warnings"]),
+        {"total": time.perf_counter() - started},
+        reused=summary["how"],
+    )
+    if summary["how"] != "up to date":
+        reuse.remember(plan, request, result)
+    return result
 
 
 def _origin(request: BuildRequest) -> str:

@@ -49,8 +49,8 @@ FILE_ONLY_OPTIONS: tuple[Option, ...] = (
 )
 """Keys of the configuration that are no command-line option: the command line has pip's own arguments."""
 
-# Variables pip-lambda sets for its own subprocesses, never settings.
-_INTERNAL_VARIABLES = frozenset({"PIP_LAMBDA_MARKERS"})
+# Variables pip-lambda sets for its own subprocesses, and where the build cache lives: never settings.
+_INTERNAL_VARIABLES = frozenset({"PIP_LAMBDA_MARKERS", "PIP_LAMBDA_CACHE_DIR", "PIP_LAMBDA_CACHE_MAX_SIZE"})
 # pip flags without a value that someone may write as a key; pip's options with a value are in VALUE_OPTIONS.
 _PIP_FLAGS = frozenset({"no-index", "no-deps", "require-hashes", "pre", "upgrade", "isolated"})
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
-
-from packaging.utils import canonicalize_name
 
 
 @dataclass(frozen=True)
@@ -25,6 +22,8 @@ class Distribution:
 
     @property
     def key(self) -> str:
+        from packaging.utils import canonicalize_name  # here, so a no-op rebuild starts faster
+
         return canonicalize_name(self.name)
 
     def __str__(self) -> str:
@@ -39,6 +38,8 @@ def read_record(dist_info: Path) -> list[str]:
 
 
 def read_distribution(dist_info: Path) -> Distribution:
+    from email.parser import HeaderParser
+
     metadata = HeaderParser().parsestr((dist_info / "METADATA").read_text("utf-8", errors="replace"))
     site = dist_info.parent
     files = tuple(read_record(dist_info))

@@ -65,6 +65,8 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option("no-zip", "bool", "stop after the target folder; write no zip"),
+    Option("no-cache", "bool", "neither reuse nor record builds in the cache (pip's own cache is untouched)"),
+    Option("refresh", "bool", "rebuild everything with pip, ignoring the cache, then update the cache"),
     Option("quiet", "count", "less output (repeatable; also passed to pip)", short="-q", forwarded_to_pip=True),
     Option(
         "verbose",

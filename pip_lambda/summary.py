@@ -38,6 +38,10 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     lines = [
         f"Built a {kind} package for {request.target.runtime.name} on {request.target.arch} ({request.target.runtime.os}, glibc {request.target.runtime.glibc[0]}.{request.target.runtime.glibc[1]})"
     ]
+    if result.reused == "up to date":
+        lines.append("  cache:         nothing changed since the last build; nothing was rewritten")
+    elif result.reused:
+        lines.append("  cache:         reused the result of an identical earlier build")
     dists = ", ".join(str(dist) for dist in result.distributions) or "none"
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
     if result.trim is not None and result.trim.left_out:

@@ -30,11 +30,13 @@ def pytest_report_header() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_pip_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No pip configuration of this machine (extra indexes, find-links, constraints) reaches a test."""
+def isolated_pip_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No pip configuration of this machine (extra indexes, find-links, constraints) reaches a test,
+    and each test has a build cache of its own."""
     for name in list(os.environ):
         if name.startswith(("PIP_", "PIP_LAMBDA_")) or name == "SOURCE_DATE_EPOCH":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_LAMBDA_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import stat
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pip_lambda.errors import UnsafePathError
-from pip_lambda.zipwriter import collect_entries, write_zip
+from pip_lambda.zipwriter import CHUNK, collect_entries, write_zip
 
 
 def make_tree(root: Path, mtime: int, umask_mode: int) -> Path:
@@ -148,3 +149,59 @@ def test_changed_content_replaces_the_zip(tmp_path):
     result = write_zip(collect_entries(tree), output)
     assert output.stat().st_mtime_ns != 1_000_000_000
     assert result.sha256 == hashlib.sha256(output.read_bytes()).hexdigest()
+
+
+# --- large members in parallel pieces ------------------------------------------------------
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    (root / "pkg/sub").mkdir(parents=True)
+    rng = random.Random(4)
+    words = [rng.randbytes(rng.randint(3, 12)) for _ in range(500)]
+    (root / "pkg/big.so").write_bytes(b"".join(rng.choice(words) for _ in range(CHUNK // 3)))  # several chunks
+    (root / "pkg/exactly_one_chunk.bin").write_bytes(b"a" * CHUNK)
+    (root / "pkg/noise.bin").write_bytes(rng.randbytes(3 * CHUNK + 5))  # incompressible: stored
+    (root / "pkg/bundled.whl").write_bytes(b"PK" + b"x" * 1000)  # compressed already: stored
+    (root / "pkg/__init__.py").write_text("VALUE = 1\n" * 100)
+    (root / "pkg/sub/empty.txt").write_bytes(b"")
+    (root / "run.sh").write_text("#!/bin/sh\n")
+    (root / "run.sh").chmod(0o755)
+    return root
+
+
+@pytest.mark.parametrize("level", [1, 5, 9])
+def test_the_zip_is_identical_whatever_the_number_of_workers(tree, tmp_path, level):
+    entries = collect_entries(tree)
+    digests = {
+        workers: write_zip(entries, tmp_path / f"w{workers}.zip", level=level, workers=workers).sha256
+        for workers in (1, 2, 8)
+    }
+    assert len(set(digests.values())) == 1
+    assert hashlib.sha256((tmp_path / "w1.zip").read_bytes()).hexdigest() == digests[1]
+
+
+def test_every_member_reads_back_whole(tree, tmp_path):
+    write_zip(collect_entries(tree), tmp_path / "out.zip", workers=2)
+    with zipfile.ZipFile(tmp_path / "out.zip") as archive:
+        assert archive.testzip() is None
+        for path in tree.rglob("*"):
+            if path.is_file():
+                assert archive.read(path.relative_to(tree).as_posix()) == path.read_bytes()
+        methods = {info.filename: info.compress_type for info in archive.infolist()}
+    assert methods["pkg/big.so"] == zipfile.ZIP_DEFLATED
+    assert methods["pkg/noise.bin"] == zipfile.ZIP_STORED
+    assert methods["pkg/bundled.whl"] == zipfile.ZIP_STORED
+
+
+def test_a_large_member_compresses_about_as_well_in_pieces(tree, tmp_path):
+    import zlib
+
+    data = (tree / "pkg/big.so").read_bytes()
+    whole = zlib.compressobj(5, zlib.DEFLATED, -zlib.MAX_WBITS)
+    single = len(whole.compress(data) + whole.flush())
+    write_zip(collect_entries(tree), tmp_path / "out.zip")
+    with zipfile.ZipFile(tmp_path / "out.zip") as archive:
+        pieces = archive.getinfo("pkg/big.so").compress_size
+    assert pieces <= single * 1.01
