@@ -237,6 +237,7 @@ def _reused(request: BuildRequest, plan: reuse.Plan, started: float) -> BuildRes
         tuple(summary["warnings"]),
         {"total": time.perf_counter() - started},
         reused=summary["how"],
+        **reuse.reused_extras(BuildResult, summary),
     )
     if summary["how"] != "up to date":
         reuse.remember(plan, request, result)

@@ -11,11 +11,13 @@ same distributions and files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
 import shutil
 import stat
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ from .distributions import Distribution, find_distributions
 from .errors import PipFailedError
 from .resolve import Pick, resolve, same_resolution
 from .staging import create_staging, promote, remove_ours
-from .zipwriter import ZipResult
+from .zipwriter import ZipResult, temporary_zip_prefix
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +105,61 @@ def is_pinned(
     return all(name in pins for name in installed)
 
 
+# BuildResult fields the summary below records itself; any other field (a step added later) is kept by _dump.
+_RECORDED = frozenset(
+    {"request", "distributions", "file_count", "unzipped_size", "zip", "warnings", "timings", "reused"}
+)
+
+
+def _dump(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _dump(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_dump(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _load(hint: Any, data: Any) -> Any:
+    """Rebuild a value of type ``hint`` (dataclasses, tuples, optionals) from what _dump wrote."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if data is None:
+        return None
+    if origin is typing.Union or (origin is not None and origin.__name__ == "UnionType"):
+        return _load(next(argument for argument in arguments if argument is not type(None)), data)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        hints = typing.get_type_hints(hint)
+        return hint(**{field.name: _load(hints[field.name], data[field.name]) for field in dataclasses.fields(hint)})
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return tuple(_load(arguments[0], item) for item in data)
+        return tuple(_load(argument, item) for argument, item in zip(arguments, data))
+    if origin is list:
+        return [_load(arguments[0], item) for item in data]
+    if hint is Path:
+        return Path(data)
+    return data
+
+
+def reused_extras(result_type: type, summary: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the earlier BuildResult beyond the summary's own (such as the trim step's result)."""
+    try:
+        hints = typing.get_type_hints(result_type)
+        return {name: _load(hints[name], value) for name, value in summary.get("extras", {}).items() if name in hints}
+    except (KeyError, TypeError, ValueError, StopIteration) as error:
+        log.debug("could not read back the cached build's details: %s", error)
+        return {}
+
+
 def _summary(result: Any) -> dict[str, Any]:
+    extras = {
+        field.name: _dump(getattr(result, field.name))
+        for field in dataclasses.fields(result)
+        if field.name not in _RECORDED
+    }
     return {
+        "extras": extras,
         "file_count": result.file_count,
         "unzipped_size": result.unzipped_size,
         "warnings": list(result.warnings),
@@ -161,7 +216,8 @@ def _untouched(request: Any, stamp: dict[str, Any]) -> bool:
 def _copy_verified(source: Path, output: Path, expected: str) -> bool:
     """Copy the cached zip next to ``output`` while hashing it; rename it into place only when it matches."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    # Named as the zip writer names its temporary files, so an interrupted copy is cleaned up the same way.
+    temporary = output.with_name(f"{temporary_zip_prefix(output)}{os.getpid()}-copy.tmp")
     digest = hashlib.sha256()
     try:
         with open(source, "rb") as reader, open(temporary, "wb") as writer:
