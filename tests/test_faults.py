@@ -342,7 +342,8 @@ def test_a_read_only_output_is_one_clear_line(project, run, mount_tmpfs):
     assert run("install", "--runtime", "python3.12", "--code", "app.py", "-o", "dist/fn.zip").exit_code == 0
     before = (dist / "fn.zip").read_bytes()
     subprocess.run(["mount", "-o", "remount,ro", str(dist)], check=True)
-    result = run("install", "--runtime", "python3.12", "--code", "app.py", "-o", "dist/fn.zip")
+    # --no-cache: with the build cache, an unchanged rebuild writes nothing and so cannot fail.
+    result = run("install", "--runtime", "python3.12", "--code", "app.py", "-o", "dist/fn.zip", "--no-cache")
     assert result.exit_code == EXIT_ENVIRONMENT
     last = result.err.rstrip().splitlines()[-1]
     assert "Read-only file system; make that folder writable" in last
