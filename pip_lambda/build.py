@@ -15,6 +15,7 @@ from .cache import locked
 from .distributions import Distribution
 from .errors import PipFailedError, UsageError, from_os_error
 from .exclude import compile_pattern
+from .findings import Finding
 from .interrupts import shielded
 from .limits import check_unzipped, zipped_warning
 from .locking import target_lock
@@ -76,6 +77,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     trim: TrimResult | None = None
     """Set when an option of the trim step (--slim, --exclude…, --strip, --compile) was given."""
+    findings: tuple[Finding, ...] = ()
+    """What verification found short of an error (errors fail the build)."""
     reused: str = ""
     """How an earlier build was reused: "up to date" (nothing written), "from the cache", or "" (built)."""
 
@@ -202,7 +205,8 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
-        warnings.extend(verify_build(staging, request.target, request.layer, request.verify))
+        findings = verify_build(staging, request.target, request.layer, request.verify)
+        warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
             mark = time.perf_counter()
@@ -220,7 +224,17 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)
     trimmed_or_none = trimmed if request.trim.active else None
-    result = BuildResult(request, distributions, files, unzipped, zip_result, tuple(warnings), timings, trimmed_or_none)
+    result = BuildResult(
+        request,
+        distributions,
+        files,
+        unzipped,
+        zip_result,
+        tuple(warnings),
+        timings,
+        trimmed_or_none,
+        findings=findings,
+    )
     reuse.remember(plan, request, result)
     return result
 

@@ -8,7 +8,6 @@ fields do not.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -32,22 +31,6 @@ def schema() -> dict[str, Any]:
     text = resources.files("pip_lambda").joinpath("data/report.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
-
-
-def _finding(item: object) -> dict[str, Any]:
-    if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        return {key: _plain(value) for key, value in dataclasses.asdict(item).items()}
-    return {"message": str(item)}
-
-
-def _plain(value: object) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return str(value)
 
 
 def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
@@ -77,7 +60,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
         ],
         "file_count": result.file_count,
         "unpacked_size": result.unzipped_size,
-        "findings": [_finding(item) for item in getattr(result, "findings", ())],
+        "findings": [finding.as_json() for finding in result.findings],
         "warnings": list(result.warnings),
         "outputs": {
             "target": str(request.target_dir),

@@ -12,6 +12,7 @@ same distributions and files.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import logging
 import os
@@ -118,6 +119,8 @@ def _dump(value: Any) -> Any:
         return [_dump(item) for item in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
     return value
 
 
@@ -139,6 +142,8 @@ def _load(hint: Any, data: Any) -> Any:
         return [_load(arguments[0], item) for item in data]
     if hint is Path:
         return Path(data)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(data)
     return data
 
 

@@ -165,10 +165,10 @@ def verify_path(
         return verify_tree(Path(scratch), target, layer=layer, import_test=import_test, handler=handler, python=python)
 
 
-def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOptions) -> list[str]:
-    """The verification step of ``install``: raise VerifyError on errors, return the warnings as lines."""
+def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOptions) -> tuple[Finding, ...]:
+    """The verification step of ``install``: raise VerifyError on errors, return the warnings."""
     if not options.enabled:
-        return []
+        return ()
     log.info("verifying the package for %s", target)
     result = verify_tree(
         site_root, target, layer=layer, import_test=options.import_test, handler=options.handler, python=options.python
@@ -179,7 +179,7 @@ def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOp
             hint="see the findings above; --no-verify skips verification",
             detail=table(result.findings),
         )
-    return [str(finding) for finding in result.findings]
+    return result.findings
 
 
 def summary(result: VerifyResult, path: Path, target: Target) -> str:

@@ -11,6 +11,8 @@ import pytest
 
 from pip_lambda.report import REPORT_VERSION, schema
 
+from conftest import make_wheel
+
 
 def validate(report: dict) -> None:
     jsonschema.Draft202012Validator.check_schema(schema())
@@ -81,3 +83,20 @@ def test_report_path_from_the_configuration(project, run, offline):
     (project / "pyproject.toml").write_text('[tool.pip-lambda]\nreport = "reports/build.json"\n')
     assert run("install", "--runtime", "python3.12", *offline, "purepkg").exit_code == 0
     validate(json.loads((project / "reports/build.json").read_text()))
+
+
+def test_verify_warnings_are_findings_in_the_report_also_when_the_build_is_reused(project, run, offline):
+    (project / "wheels").mkdir()
+    make_wheel(project / "wheels", "botocore", "1.35.0")
+    args = ("install", "--runtime", "python3.12", *offline, "--find-links", str(project / "wheels"), "botocore==1.35.0")
+    reports = []
+    for attempt in ("built", "reused"):
+        result = run(*args, "--report", f"{attempt}.json")
+        assert result.exit_code == 0, result.err
+        report = json.loads((project / f"{attempt}.json").read_text())
+        validate(report)
+        reports.append(report["builds"][0]["findings"])
+    assert "cache:         nothing changed" in result.out
+    assert reports[0] == reports[1]
+    (finding,) = reports[0]
+    assert (finding["level"], finding["distribution"]) == ("warning", "botocore==1.35.0")
