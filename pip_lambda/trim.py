@@ -25,7 +25,6 @@ from .distributions import Distribution, find_distributions
 from .pipargs import PipArgs
 from .postprocess import rewrite_record
 from .staging import MARKER
-from .strip import strip_files
 from .target import Target
 
 log = logging.getLogger(__name__)
@@ -184,6 +183,8 @@ def _leave_out(site: Path, leaving: Sequence[Distribution], installed: Sequence[
 
 def _strip(site: Path, target: Target, warnings: list[str]) -> int:
     before = tree_size(site)
+    from .strip import strip_files  # pyelftools loads only when --strip is asked for: a no-op rebuild stays fast
+
     result = strip_files(site, all_files(site), target)
     if result.tool is None and result.kept:
         warnings.append(

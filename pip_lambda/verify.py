@@ -9,7 +9,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import checks
 from .distributions import Distribution, find_distributions
 from .errors import UsageError, VerifyError
 from .findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
@@ -103,6 +102,8 @@ def verify_tree(
     python: str | None = None,
 ) -> VerifyResult:
     """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``)."""
+    from . import checks  # pyelftools loads only when a tree is verified: a no-op rebuild stays fast
+
     sites, findings = site_folders(root, target, layer)
     found: list[tuple[Distribution, str]] = []
     for site in sites:
