@@ -22,7 +22,7 @@ from .locking import target_lock
 from .pipargs import PipArgs
 from .piprun import install_command, pip_environment, run_pip
 from .postprocess import clean_site
-from .requirements import RequirementSet, empty_warning, read_requirements
+from .requirements import RequirementSet, empty_warning, read_pip_args
 from .sdists import SdistOnlyError, allows, build_wheel
 from .staging import (
     MARKER,
@@ -90,13 +90,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
     check_target(request.target_dir, allow_outside_project=request.allow_outside_project)
     if request.output is not None:
         check_output(request.output, request.target_dir)
-    pip_args = request.pip_args
-    found = read_requirements(
-        pip_args.requirement_files,
-        pip_args.constraint_files,
-        pip_args.requirements,
-        require_hashes="--require-hashes" in pip_args.passthrough,
-    )
+    found = read_pip_args(request.pip_args)
     check_code_paths(request.code)
     for pattern in request.trim.exclude:
         compile_pattern(pattern)
@@ -178,7 +172,7 @@ def build(request: BuildRequest) -> BuildResult:
 
 def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     started = time.perf_counter()
-    plan = reuse.prepare(request)
+    plan = reuse.prepare(request, found)
     if plan.reused is not None:
         return _reused(request, plan, started)
     timings: dict[str, float] = {}

@@ -20,12 +20,15 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import UsageError
+from .redact import redact
+from .requirements import RequirementLine, RequirementSet, read_pip_args, read_requirements, referenced_variables
 from .zipwriter import DEFAULT_LEVEL
 
 FORMAT = 1
@@ -35,26 +38,12 @@ FORMAT = 1
 NOT_IN_KEY = frozenset({"target_dir", "output", "verbosity", "use_cache", "refresh"})
 # pip-lambda's -q/-v reach pip too; they change what is printed, never what is installed.
 _OUTPUT_ONLY = re.compile(r"^(-q+|-v+|--quiet|--verbose)$")
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-_ENV_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")
-_FILE_OPTIONS = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint", "--constraint": "constraint"}
 _FIND_LINKS_OPTIONS = ("-f", "--find-links")
 _IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__"})
 
 
-def redact(text: str) -> str:
-    """``https://user:token@host`` becomes ``https://***@host``: no secret enters the cache."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
-
-
-@dataclass(frozen=True)
-class RequirementLine:
-    """One logical line of a requirements or constraints file, comments and continuations removed."""
-
-    file: Path
-    text: str
-    kind: str
-    """``requirement`` or ``constraint``: which kind of file the line came from."""
+def _redact(text: str) -> str:
+    return redact(text, keep_user=False)
 
 
 @dataclass(frozen=True)
@@ -64,74 +53,7 @@ class Inputs:
     key: str
     document: dict[str, Any]
     lines: tuple[RequirementLine, ...]
-    """Every line of every requirement and constraint file reached."""
-
-
-def _logical_lines(text: str) -> Iterator[str]:
-    pending = ""
-    for raw in text.splitlines():
-        if raw.endswith("\\"):
-            pending += raw[:-1]
-            continue
-        line = pending + raw
-        pending = ""
-        line = re.sub(r"(^|\s)#.*$", "", line).strip()
-        if line:
-            yield line
-    if pending.strip():
-        yield pending.strip()
-
-
-def file_option(line: str) -> tuple[str, str] | None:
-    """``(kind, value)`` for a ``-r``/``-c`` line, in any spelling pip accepts."""
-    for option, kind in _FILE_OPTIONS.items():
-        if line == option:
-            return None
-        if line.startswith(option + "=") or line.startswith(option + " ") or line.startswith(option + "\t"):
-            return kind, line[len(option) + 1 :].strip()
-        if len(option) == 2 and line.startswith(option) and len(line) > 2:
-            return kind, line[2:].strip()
-    return None
-
-
-def follow_requirement_files(files: list[tuple[str, str]], base: Path) -> tuple[dict[str, str], list[RequirementLine]]:
-    """Hash each file reached from ``files`` ((kind, name) pairs), nested references included.
-
-    Nested relative paths are resolved against the folder of the file naming
-    them, as pip does.  URLs are recorded by name: their content is unknown
-    until pip fetches them, so a build that uses one is never taken as pinned.
-    """
-    digests: dict[str, str] = {}
-    lines: list[RequirementLine] = []
-    pending = [(kind, name, base) for kind, name in files]
-    while pending:
-        kind, name, folder = pending.pop(0)
-        if "://" in name:
-            digests.setdefault(redact(name), "url")
-            lines.append(RequirementLine(Path(name), f"-r {name}", kind))
-            continue
-        path = folder / name
-        label = path.as_posix()
-        if label in digests:
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError:
-            digests[label] = "missing"
-            continue
-        digests[label] = hashlib.sha256(data).hexdigest()
-        text = data.decode("utf-8", errors="replace")
-        for line in _logical_lines(text):
-            lines.append(RequirementLine(path, line, kind))
-            nested = file_option(line)
-            if nested is not None:
-                nested_kind = "constraint" if kind == "constraint" else nested[0]
-                pending.append((nested_kind, _expand(nested[1]), path.parent))
-    return digests, lines
-
-
-def _expand(text: str) -> str:
-    return _ENV_REFERENCE.sub(lambda match: os.environ.get(match.group(1), match.group(0)), text)
+    """Every line of every requirement and constraint file reached, option lines included."""
 
 
 def _pip_config_files() -> list[Path]:
@@ -197,14 +119,14 @@ def encode(value: Any) -> Any:
     if isinstance(value, Path):
         return {"path": value.as_posix(), "content": content_digest(value)}
     if isinstance(value, (str, int, float, bool)) or value is None:
-        return redact(value) if isinstance(value, str) else value
+        return _redact(value) if isinstance(value, str) else value
     if isinstance(value, (list, tuple)):
         return [encode(item) for item in value]
     if isinstance(value, (set, frozenset)):
         return sorted((encode(item) for item in value), key=repr)
     if isinstance(value, Mapping):
         return {str(key): encode(item) for key, item in sorted(value.items(), key=lambda pair: str(pair[0]))}
-    return redact(repr(value))
+    return _redact(repr(value))
 
 
 def _pip_version() -> str:
@@ -220,17 +142,6 @@ def _pip_version() -> str:
     return "missing"
 
 
-def _passthrough_files(passthrough: tuple[str, ...]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for index, token in enumerate(passthrough):
-        option = file_option(token)
-        if option is not None:
-            found.append(option)
-        elif token in _FILE_OPTIONS and index + 1 < len(passthrough):
-            found.append((_FILE_OPTIONS[token], passthrough[index + 1]))
-    return found
-
-
 def _find_links(passthrough: tuple[str, ...], lines: list[RequirementLine], config: list[str]) -> list[str]:
     tokens = list(passthrough) + [part for line in lines for part in line.text.split()]
     links = [tokens[index + 1] for index, token in enumerate(tokens[:-1]) if token in _FIND_LINKS_OPTIONS]
@@ -239,8 +150,32 @@ def _find_links(passthrough: tuple[str, ...], lines: list[RequirementLine], conf
     return links + _config_values(config, ("find-links", "find_links"))
 
 
-def compute(request: Any) -> Inputs:
-    """The cache key of ``request`` (a BuildRequest) and the document it hashes."""
+def _extra_files(environment: Mapping[str, str], config_texts: list[str]) -> RequirementSet:
+    """The requirement and constraint files pip reads from its environment and configuration files."""
+    constraints = environment.get("PIP_CONSTRAINT", "").split() + _config_values(
+        config_texts, ("constraint", "requirement")
+    )
+    names = environment.get("PIP_REQUIREMENT", "").split() + constraints
+    try:
+        return read_requirements(names, constraints)
+    except UsageError:
+        return RequirementSet((), (), sources=tuple(names))  # pip reports the problem; the files still count
+
+
+def _digest(name: str) -> str:
+    if "://" in name:
+        return "url"  # unknown until pip fetches it, so a build using one is never taken as pinned
+    try:
+        return hashlib.sha256(Path(name).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def compute(request: Any, found: RequirementSet | None = None) -> Inputs:
+    """The cache key of ``request`` (a BuildRequest) and the document it hashes.
+
+    ``found`` is what the build read of the request's requirement files; read here when not given.
+    """
     from .pipargs import PipArgs
 
     pip_args: PipArgs = request.pip_args
@@ -255,13 +190,13 @@ def compute(request: Any) -> Inputs:
     for path in _pip_config_files():
         if path.is_file():
             config_texts[str(path)] = path.read_text("utf-8", errors="replace")
-    config_files = _config_values(list(config_texts.values()), ("constraint", "requirement"))
-    environment = {name: redact(value) for name, value in os.environ.items() if name.startswith("PIP_")}
-    extra_files = [("constraint", name) for name in environment.get("PIP_CONSTRAINT", "").split()]
-    extra_files += [("requirement", name) for name in environment.get("PIP_REQUIREMENT", "").split()]
-    extra_files += [("constraint", name) for name in config_files]
-    digests, lines = follow_requirement_files(_passthrough_files(passthrough) + extra_files, Path())
-    referenced = sorted({name for line in lines for name in _ENV_REFERENCE.findall(line.text)})
+    environment = {name: _redact(value) for name, value in os.environ.items() if name.startswith("PIP_")}
+    extra = _extra_files(environment, list(config_texts.values()))
+    requested = found if found is not None else read_pip_args(pip_args)
+    sources = [*requested.sources, *extra.sources]
+    digests = {(_redact(name) if "://" in name else Path(name).as_posix()): _digest(name) for name in sources}
+    lines = [*requested.lines, *requested.options, *extra.lines, *extra.options]
+    referenced = sorted({name for line in lines for name in referenced_variables(line.text)})
     local_links = [link for link in _find_links(passthrough, lines, list(config_texts.values())) if "://" not in link]
     document = {
         "format": FORMAT,
@@ -271,9 +206,9 @@ def compute(request: Any) -> Inputs:
         "platform_tags": list(request.target.platform_tags),
         "markers": request.target.marker_environment,
         "requirement_files": digests,
-        "referenced_variables": {name: redact(os.environ.get(name, "")) for name in referenced},
+        "referenced_variables": {name: _redact(os.environ.get(name, "")) for name in referenced},
         "pip_environment": environment,
-        "pip_config": {name: hashlib.sha256(redact(text).encode()).hexdigest() for name, text in config_texts.items()},
+        "pip_config": {name: hashlib.sha256(_redact(text).encode()).hexdigest() for name, text in config_texts.items()},
         "find_links": {link: _folder_listing(Path(link)) for link in local_links},
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
         "zip_level": DEFAULT_LEVEL,

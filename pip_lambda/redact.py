@@ -60,9 +60,13 @@ def remember_environment(environment: Mapping[str, str]) -> None:
     remember(value for value in environment.values() if "://" in value and "@" in value)
 
 
-def redact(text: str) -> str:
-    """``text`` with every credential masked."""
-    text = _USERINFO.sub(_mask, text)
+def redact(text: str, *, keep_user: bool = True) -> str:
+    """``text`` with every credential masked.
+
+    Without ``keep_user`` a URL's whole user part goes (``scheme://***@``), so
+    the text (a cache key's) stays the same when only the credentials change.
+    """
+    text = _USERINFO.sub(_mask if keep_user else r"\g<scheme>***@", text)
     for secret in sorted(_known, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text

@@ -14,13 +14,17 @@ import os
 import re
 import shlex
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import UsageError
 from .redact import remember
+
+if TYPE_CHECKING:
+    from .pipargs import PipArgs
 
 COMMAND_LINE = "the command line"
 
@@ -62,6 +66,10 @@ class RequirementLine:
     def where(self) -> str:
         return self.source if self.source == COMMAND_LINE else f"{self.source}:{self.number}"
 
+    @property
+    def kind(self) -> str:
+        return "constraint" if self.constraint else "requirement"
+
 
 @dataclass(frozen=True)
 class RequirementSet:
@@ -70,6 +78,10 @@ class RequirementSet:
     lines: tuple[RequirementLine, ...]
     files: tuple[Path, ...]
     require_hashes: bool = False
+    options: tuple[RequirementLine, ...] = ()
+    """The option lines of the files (``-r``, ``--find-links``, ``--index-url``...), as written."""
+    sources: tuple[str, ...] = ()
+    """Every file named, as pip opens it: those read, and the URLs and lock files left to pip."""
 
     @property
     def requirements(self) -> tuple[RequirementLine, ...]:
@@ -113,6 +125,11 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
 
 def _expand(value: str) -> str:
     return _VARIABLE.sub(lambda match: os.environ.get(match.group(1), match.group(0)), value)
+
+
+def referenced_variables(text: str) -> list[str]:
+    """The names of the ``${VARIABLE}`` references pip expands in a requirements file line."""
+    return _VARIABLE.findall(text)
 
 
 def _split_options(tokens: Sequence[str]) -> Iterator[tuple[str, str | None]]:
@@ -192,6 +209,8 @@ class _Reader:
     lines: list[RequirementLine]
     files: list[Path]
     require_hashes: bool = False
+    options: list[RequirementLine] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
     def read(self, name: str, base: Path | None, constraint: bool, chain: tuple[tuple[Path, str], ...]) -> None:
         shown = name if base is None else str(base / name)
@@ -218,6 +237,7 @@ class _Reader:
                 f"requirements file {shown} cannot be read: {error.strerror}", hint="check its permissions"
             ) from None
         self.files.append(resolved)
+        self.sources.append(shown)
         for number, line in logical_lines(decode(data, shown)):
             self.line(line, number, shown, path.parent, constraint, (*chain, (resolved, shown)))
 
@@ -226,6 +246,7 @@ class _Reader:
     ) -> None:
         where = f"{source}:{number}"
         if line.startswith("-"):
+            self.options.append(RequirementLine(source, number, line, constraint=constraint))
             remember([_expand(line)])  # an index URL with a token, perhaps from ${VARIABLE}
             try:
                 tokens = shlex.split(line)
@@ -239,7 +260,9 @@ class _Reader:
                 if option in _INCLUDES:
                     if not value:
                         raise UsageError(f"{where}: {option} needs a file name")
-                    if not _URL.match(value):
+                    if _URL.match(value):
+                        self.sources.append(value)
+                    else:
                         self.read(_expand(value), base, _INCLUDES[option] == "constraint", chain)
                 elif option == "--require-hashes":
                     self.require_hashes = True
@@ -273,11 +296,25 @@ def read_requirements(
         check_specifier(requirement, COMMAND_LINE)
         reader.lines.append(RequirementLine(COMMAND_LINE, 0, requirement))
     for name in requirement_files:
-        if not _URL.match(name) and not is_lock_file(name):
+        if _URL.match(name) or is_lock_file(name):
+            reader.sources.append(name)
+        else:
             reader.read(name, None, name in constraint_files, ())
-    found = RequirementSet(tuple(reader.lines), tuple(reader.files), reader.require_hashes)
+    found = RequirementSet(
+        tuple(reader.lines), tuple(reader.files), reader.require_hashes, tuple(reader.options), tuple(reader.sources)
+    )
     check_hashes(found)
     return found
+
+
+def read_pip_args(pip_args: PipArgs) -> RequirementSet:
+    """What pip will read for these arguments: their files (followed) and requirements, checked."""
+    return read_requirements(
+        pip_args.requirement_files,
+        pip_args.constraint_files,
+        pip_args.requirements,
+        require_hashes="--require-hashes" in pip_args.passthrough,
+    )
 
 
 def _pinned(text: str) -> bool:

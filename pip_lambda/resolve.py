@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cachekey import redact
 from .piprun import install_command, pip_environment, run_pip
+from .redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _pick(item: dict[str, Any]) -> Pick:
     return Pick(
         name=canonicalize_name(item["metadata"]["name"]),
         version=item["metadata"]["version"],
-        url=redact(info.get("url", "")),
+        url=redact(info.get("url", ""), keep_user=False),
         sha256=hashes.get("sha256"),
         direct=bool(item.get("is_direct")),
     )

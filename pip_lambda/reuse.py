@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from . import cache, cachekey
-from .cachekey import Inputs, RequirementLine
+from .cachekey import Inputs
 from .distributions import Distribution, find_distributions
 from .errors import PipFailedError
+from .requirements import RequirementLine, RequirementSet
 from .resolve import Pick, resolve, same_resolution
 from .staging import create_staging, promote, remove_ours
 from .zipwriter import ZipResult, temporary_zip_prefix
@@ -69,13 +70,7 @@ def _zip_identity(path: Path | None) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns]
 
 
-def _requirement_text(line: str) -> str:
-    return line.split(" --hash", 1)[0].split(" --", 1)[0].strip()
-
-
-def is_pinned(
-    lines: Sequence[RequirementLine], requirements: Sequence[str], passthrough: Sequence[str], installed: Sequence[str]
-) -> bool:
+def is_pinned(lines: Sequence[RequirementLine], passthrough: Sequence[str], installed: Sequence[str]) -> bool:
     """True when the key alone decides the result: every requirement and installed distribution pinned.
 
     A top-level ``name==version`` does not pin its dependencies, so each
@@ -86,12 +81,11 @@ def is_pinned(
     from packaging.utils import canonicalize_name
 
     pins: set[str] = set()
-    top_level = [(line.text, line.kind) for line in lines if not line.text.startswith("-")]
-    if any(line.text.startswith("-r") and "://" in line.text for line in lines):
-        return False
-    for text, kind in [*top_level, *((requirement, "requirement") for requirement in requirements)]:
+    for line in lines:
+        if line.text.startswith("-"):
+            continue
         try:
-            parsed = Requirement(_requirement_text(text))
+            parsed = Requirement(line.text)
         except InvalidRequirement:
             return False
         specs = list(parsed.specifier)
@@ -99,7 +93,7 @@ def is_pinned(
         exact = exact and not specs[0].version.endswith("*")
         if exact:
             pins.add(f"{canonicalize_name(parsed.name)}=={specs[0].version}")
-        elif kind == "requirement":
+        elif line.kind == "requirement":
             return False
     if "--no-deps" in passthrough:
         return True
@@ -174,12 +168,15 @@ def _summary(result: Any) -> dict[str, Any]:
     }
 
 
-def prepare(request: Any) -> Plan:
-    """Compute the key and find a result to reuse; resolve with pip only when a pin is missing."""
+def prepare(request: Any, found: RequirementSet) -> Plan:
+    """Compute the key and find a result to reuse; resolve with pip only when a pin is missing.
+
+    ``found`` is what the build read of the request's requirement files.
+    """
     if not request.use_cache:
         return Plan(None, None)
     root = cache.cache_root()
-    inputs = cachekey.compute(request)
+    inputs = cachekey.compute(request, found)
     if request.refresh:
         return Plan(root, inputs)
     stamp = cache.read_json(cache.stamp_path(root, request.target_dir, request.output))
@@ -298,9 +295,9 @@ def remember(plan: Plan, request: Any, result: Any) -> None:
     if plan.root is None or plan.inputs is None:
         return
     installed = [dist.key + "==" + dist.version for dist in result.distributions]
-    pinned = is_pinned(
-        plan.inputs.lines, request.pip_args.requirements, request.pip_args.passthrough, installed
-    ) and all("://" not in name for name in plan.inputs.document["requirement_files"])
+    pinned = is_pinned(plan.inputs.lines, request.pip_args.passthrough, installed) and all(
+        "://" not in name for name in plan.inputs.document["requirement_files"]
+    )
     picks = plan.picks
     if not pinned and picks is None:
         try:

@@ -23,10 +23,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .cache import new_folder, publish, read_json, touch, write_json_atomic
-from .cachekey import RequirementLine
 from .distributions import read_record
 from .pipargs import _pairs
 from .piprun import install_command, pip_environment, run_pip
+from .requirements import RequirementLine
 from .resolve import Pick, read_report, resolve
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _fill_options(passthrough: Sequence[str], lines: Sequence[RequirementLine]) 
         if words[0] not in _INDEX_OPTIONS:
             continue
         if words[0] in ("-f", "--find-links") and len(words) > 1:
-            beside = line.file.parent / words[1].strip()
+            beside = Path(line.source).parent / words[1].strip()
             options += [words[0], str(beside) if beside.exists() else words[1].strip()]
         else:
             options += [word.strip() for word in words]
