@@ -4,7 +4,8 @@ pip-lambda follows ``-r``/``-c`` includes (relative to the including file, as
 pip does), detects circular includes, refuses undecodable files and lines pip
 would reject or that cannot make a Lambda package (editable, version control,
 local source folders and archives), and checks that hash checking covers every
-requirement.  pip still reads the files itself: nothing here is passed on.
+requirement.  pip still reads the files itself: nothing here is passed on.  What
+it found (lines, option lines, every file named) is also what the cache key records.
 """
 
 from __future__ import annotations
