@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any
@@ -51,39 +51,38 @@ def _stopping_signals() -> list[signal.Signals]:
 
 
 @contextmanager
-def signals_raise() -> Iterator[None]:
-    """While inside, SIGTERM/SIGHUP raise Terminated (main thread only; elsewhere nothing changes)."""
+def _handled(signums: Iterable[int], handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """Route ``signums`` to ``handler`` while inside (main thread only; elsewhere nothing changes)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     # A signal ignored on purpose (nohup ignores SIGHUP) stays ignored.
-    watched = [signum for signum in _stopping_signals() if signal.getsignal(signum) != signal.SIG_IGN]
-    previous = {signum: signal.signal(signum, _raise) for signum in watched}
+    watched = [signum for signum in signums if signal.getsignal(signum) != signal.SIG_IGN]
+    previous = {signum: signal.signal(signum, handler) for signum in watched}
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM/SIGHUP raise Terminated."""
+    with _handled(_stopping_signals(), _raise):
+        yield
 
 
 @contextmanager
 def shielded() -> Iterator[None]:
     """Hold off SIGINT/SIGTERM/SIGHUP during cleanup; one that arrives is raised when the cleanup ends."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     arrived: list[int] = []
 
     def hold(signum: int, frame: FrameType | None) -> None:
         arrived.append(signum)
 
-    watched = [signum for signum in [signal.SIGINT, *_stopping_signals()] if signal.getsignal(signum) != signal.SIG_IGN]
-    previous = {signum: signal.signal(signum, hold) for signum in watched}
-    try:
+    with _handled([signal.SIGINT, *_stopping_signals()], hold):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     if arrived:
         raise KeyboardInterrupt if arrived[0] == signal.SIGINT else Terminated(arrived[0])
 
