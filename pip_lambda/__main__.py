@@ -311,14 +311,12 @@ def run_verify(argv: Sequence[str]) -> int:
     settings = settings_for(command_line, environment_layer(os.environ), find_config())
     target = _target(settings)
     path = Path(namespace.path)
-    result = verify_path(
-        path,
-        target,
-        layer=bool(settings["layer"].value),
+    options = VerifyOptions(
         import_test=getattr(namespace, "import") or bool(settings["handler"].value),
         handler=settings["handler"].value or None,
         python=settings["python"].value or None,
     )
+    result = verify_path(path, target, bool(settings["layer"].value), options)
     end_status()
     if namespace.json:
         about: dict[str, object] = {"path": str(path), "runtime": target.runtime.name, "arch": str(target.arch)}

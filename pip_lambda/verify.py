@@ -93,13 +93,7 @@ def _files(root: Path) -> list[str]:
 
 
 def verify_tree(
-    root: Path,
-    target: Target,
-    *,
-    layer: bool = False,
-    import_test: bool = False,
-    handler: str | None = None,
-    python: str | None = None,
+    root: Path, target: Target, layer: bool = False, options: VerifyOptions = VerifyOptions()
 ) -> VerifyResult:
     """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``)."""
     from . import checks  # pyelftools loads only when a tree is verified: a no-op rebuild stays fast
@@ -136,26 +130,22 @@ def verify_tree(
     for path in files:
         findings.extend(checks.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
     status = None
-    if import_test:
+    if options.import_test:
         modules = [(module, str(dist)) for dist, site in found for module in top_level_modules(root / site, dist)]
-        status, failures = run_import_test(root, target, layer, sites, modules, handler=handler, python=python)
+        status, failures = run_import_test(
+            root, target, layer, sites, modules, handler=options.handler, python=options.python
+        )
         findings.extend(failures)
     log.debug("verified %d files of %d distributions: %s", len(files), len(found), counts(findings))
     return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites))
 
 
 def verify_path(
-    path: Path,
-    target: Target,
-    *,
-    layer: bool = False,
-    import_test: bool = False,
-    handler: str | None = None,
-    python: str | None = None,
+    path: Path, target: Target, layer: bool = False, options: VerifyOptions = VerifyOptions()
 ) -> VerifyResult:
     """Verify a zip file or a folder, built by any tool."""
     if path.is_dir():
-        return verify_tree(path, target, layer=layer, import_test=import_test, handler=handler, python=python)
+        return verify_tree(path, target, layer, options)
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give the zip file or folder to verify")
     if not zipfile.is_zipfile(path):
@@ -163,7 +153,7 @@ def verify_path(
     with tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
         with zipfile.ZipFile(path) as archive:
             archive.extractall(scratch)
-        return verify_tree(Path(scratch), target, layer=layer, import_test=import_test, handler=handler, python=python)
+        return verify_tree(Path(scratch), target, layer, options)
 
 
 def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOptions) -> tuple[Finding, ...]:
@@ -171,9 +161,7 @@ def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOp
     if not options.enabled:
         return ()
     log.info("verifying the package for %s", target)
-    result = verify_tree(
-        site_root, target, layer=layer, import_test=options.import_test, handler=options.handler, python=options.python
-    )
+    result = verify_tree(site_root, target, layer, options)
     if not result.ok:
         raise VerifyError(
             f"the package would not load on {target}: {counts(result.findings)}",
