@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pip_lambda
-from pip_lambda.piprun import install_command
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.pip.run import install_command
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 WORKLOADS = {
     "api": ["fastapi", "mangum", "pydantic", "requests", "orjson"],
@@ -221,8 +221,8 @@ class Bench:
         tree = project / "build/lambda"
         results = {"zip -r -q": Measure(), "pip-lambda": Measure()}
         writer = (
-            "import sys; from pathlib import Path; from pip_lambda.zipwriter import collect_entries, write_zip;"
-            "from pip_lambda.staging import MARKER;"
+            "import sys; from pathlib import Path; from pip_lambda.archive.writer import collect_entries, write_zip;"
+            "from pip_lambda.tree.staging import MARKER;"
             "write_zip(collect_entries(Path(sys.argv[1]), exclude=(MARKER,)), Path(sys.argv[2]))"
         )
         for _ in range(self.runs):
@@ -243,8 +243,8 @@ class Bench:
         rows = []
         for level in range(1, 10):
             script = (
-                "import sys; from pathlib import Path; from pip_lambda.zipwriter import collect_entries, write_zip;"
-                "from pip_lambda.staging import MARKER;"
+                "import sys; from pathlib import Path; from pip_lambda.archive.writer import collect_entries, write_zip;"
+                "from pip_lambda.tree.staging import MARKER;"
                 f"write_zip(collect_entries(Path(sys.argv[1]), exclude=(MARKER,)), Path(sys.argv[2]), level={level})"
             )
             output = self.work / "zipstep/level.zip"

@@ -41,9 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pip_lambda.interpreters import find_interpreter  # noqa: E402
-from pip_lambda.runtimes import get_runtime  # noqa: E402
-from pip_lambda.target import Arch, Target  # noqa: E402
+from pip_lambda.plan.runtimes import get_runtime  # noqa: E402
+from pip_lambda.plan.target import Arch, Target  # noqa: E402
+from pip_lambda.system.interpreters import find_interpreter  # noqa: E402
 
 WORKLOADS: dict[str, tuple[list[str], str]] = {
     "data": (["pandas", "numpy"], "import pandas, numpy"),

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 import pip_lambda
-from pip_lambda.__main__ import main
-from pip_lambda.interpreters import find_interpreter
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.cli.main import main
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
+from pip_lambda.system.interpreters import find_interpreter
 
 
 def pytest_report_header() -> list[str]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda import cache
-from pip_lambda.reuse import tree_fingerprint
+from pip_lambda.cache import storage as cache
+from pip_lambda.cache.reuse import tree_fingerprint
 
 from conftest import make_wheel
 

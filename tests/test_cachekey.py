@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda import cachekey
-from pip_lambda.build import BuildRequest
-from pip_lambda.pipargs import parse_pip_args
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.cache import key as cachekey
+from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.pipeline import BuildRequest
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 
 def request(*pip_args: str, **fields: object) -> BuildRequest:

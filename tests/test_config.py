@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.config import (
+from pip_lambda.config.options import INSTALL_OPTIONS, Option, build_parser, split_argv
+from pip_lambda.config.settings import (
     COMMAND_LINE,
     ConfigError,
     configurable_options,
@@ -18,7 +19,6 @@ from pip_lambda.config import (
     variable_name,
 )
 from pip_lambda.errors import EXIT_USAGE
-from pip_lambda.options import INSTALL_OPTIONS, Option, build_parser, split_argv
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -29,7 +29,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def command_line(*argv: str):
-    from pip_lambda.config import command_line_layer
+    from pip_lambda.config.settings import command_line_layer
 
     ours, _pips = split_argv(list(argv))
     return command_line_layer(vars(build_parser("pip-lambda install").parse_args(ours)))

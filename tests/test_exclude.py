@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pip_lambda.errors import EXIT_USAGE
-from pip_lambda.exclude import compile_pattern
+from pip_lambda.trim.exclude import compile_pattern
 
 from conftest import make_wheel, zip_names
 

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda import build, zipwriter
+from pip_lambda import pipeline as build
+from pip_lambda.archive import writer as zipwriter
 from pip_lambda.errors import EXIT_ENVIRONMENT
-from pip_lambda.locking import target_lock
-from pip_lambda.staging import MARKER, clean_debris, clean_zip_debris
+from pip_lambda.system.locks import target_lock
+from pip_lambda.tree.staging import MARKER, clean_debris, clean_zip_debris
 
 from conftest import make_wheel, zip_names
 
@@ -89,7 +90,7 @@ def pip_processes(project: Path) -> list[int]:
             folder = Path(os.readlink(entry / "cwd"))
         except OSError:
             continue
-        if "pip_lambda.pipseam" in command and folder == project.resolve():
+        if "pip_lambda.pip.seam" in command and folder == project.resolve():
             found.append(int(entry.name))
     return found
 

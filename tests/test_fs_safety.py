@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from pip_lambda.archive.writer import Entry, collect_entries, write_zip
 from pip_lambda.errors import EXIT_OK, EXIT_UNSAFE_PATH, UnsafePathError
-from pip_lambda.staging import MARKER, check_target, project_root, remove_ours
-from pip_lambda.zipwriter import Entry, collect_entries, write_zip
+from pip_lambda.tree.staging import MARKER, check_target, project_root, remove_ours
 
 from conftest import zip_names
 

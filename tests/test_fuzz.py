@@ -17,7 +17,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pip_lambda.config import (
+from pip_lambda.archive.writer import collect_entries, write_zip
+from pip_lambda.config.options import INSTALL_OPTIONS, build_parser, split_argv
+from pip_lambda.config.settings import (
     ConfigError,
     configurable_options,
     environment_layer,
@@ -27,11 +29,9 @@ from pip_lambda.config import (
     variable_name,
 )
 from pip_lambda.errors import UsageError
-from pip_lambda.options import INSTALL_OPTIONS, build_parser, split_argv
-from pip_lambda.pipargs import VALUE_OPTIONS, parse_pip_args
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
-from pip_lambda.zipwriter import collect_entries, write_zip
+from pip_lambda.pip.args import VALUE_OPTIONS, parse_pip_args
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 TARGET = Target(get_runtime("python3.12"), Arch.X86_64)
 OURS = [option.flag for option in INSTALL_OPTIONS] + [option.short for option in INSTALL_OPTIONS if option.short]

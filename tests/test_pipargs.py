@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
+from pip_lambda.config.options import split_argv
 from pip_lambda.errors import UsageError
-from pip_lambda.options import split_argv
-from pip_lambda.pipargs import parse_pip_args
-from pip_lambda.piprun import install_command, pip_environment
-from pip_lambda.pipseam import MARKERS_VARIABLE
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.pip.run import install_command, pip_environment
+from pip_lambda.pip.seam import MARKERS_VARIABLE
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 PY312 = Target(get_runtime("python3.12"), Arch.X86_64)
 PY311 = Target(get_runtime("python3.11"), Arch.X86_64)
@@ -136,7 +136,7 @@ def test_manual_command_flags_that_contradict_are_errors(tokens, target, words):
 
 def test_install_command_injects_the_target_flags():
     command = install_command(PY312, "site", ["-r", "requirements.txt"])
-    assert command[:6] == [sys.executable, "-m", "pip_lambda.pipseam", "install", "--target", "site"]
+    assert command[:6] == [sys.executable, "-m", "pip_lambda.pip.seam", "install", "--target", "site"]
     assert command.count("--platform") == len(PY312.platform_tags)
     for flag in ("--only-binary=:all:", "--no-compile", "--no-input"):
         assert flag in command

@@ -11,9 +11,9 @@ from pathlib import Path
 import pip
 import pytest
 
-from pip_lambda.piprun import install_command, pip_environment
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.pip.run import install_command, pip_environment
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 OLDEST_PIP = "23.0.1"
 
@@ -49,7 +49,7 @@ def seam_environment(target: Target, which: str | None) -> dict[str, str]:
 def test_the_seam_runs_the_intended_pip(which):
     target = Target(get_runtime("python3.12"), Arch.X86_64)
     output = subprocess.run(
-        [sys.executable, "-m", "pip_lambda.pipseam", "--version"],
+        [sys.executable, "-m", "pip_lambda.pip.seam", "--version"],
         env=seam_environment(target, which),
         capture_output=True,
         text=True,

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from pip_lambda import redact as redaction
 from pip_lambda.errors import PipFailedError
-from pip_lambda.piprun import run_pip
-from pip_lambda.report import write_report
+from pip_lambda.pip.run import run_pip
+from pip_lambda.report.document import write_report
+from pip_lambda.system import redact as redaction
 
 TOKEN = "glpat-Zx81qQ7dN0tAsecret"
 

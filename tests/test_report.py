@@ -9,7 +9,7 @@ import json
 import jsonschema
 import pytest
 
-from pip_lambda.report import REPORT_VERSION, schema
+from pip_lambda.report.document import REPORT_VERSION, schema
 
 from conftest import make_wheel
 

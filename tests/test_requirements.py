@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pip_lambda.errors import UsageError
-from pip_lambda.requirements import (
+from pip_lambda.pip.requirements import (
     COMMAND_LINE,
     check_specifier,
     decode,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.runtimeprovided import requested_requirements
+from pip_lambda.trim.runtime_provided import requested_requirements
 
 from conftest import make_wheel, zip_names
 

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from pip_lambda.errors import UsageError
-from pip_lambda.runtimes import all_runtimes, default_runtime, get_runtime
+from pip_lambda.plan.runtimes import all_runtimes, default_runtime, get_runtime
 
 EXPECTED = {
     "python3.8": ("Amazon Linux 2", (2, 26)),

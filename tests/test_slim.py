@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from pip_lambda.slim import RULES, imported_names
+from pip_lambda.trim.slim import RULES, imported_names
 
 from conftest import interpreter_for, make_wheel, make_writable, unzip_read_only, zip_names
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.strip import strip_files
-from pip_lambda.target import Arch, Target
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
+from pip_lambda.trim.strip import strip_files
 
 from conftest import make_wheel
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from pip_lambda.errors import EXIT_NO_WHEEL, EXIT_OK, EXIT_PIP_FAILED, EXIT_USAGE
-from pip_lambda.piprun import install_command
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.pip.run import install_command
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 
 def sha256_of(path: Path) -> str:

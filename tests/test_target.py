@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pip_lambda.errors import UsageError
-from pip_lambda.runtimes import get_runtime
-from pip_lambda.target import Arch, Target
+from pip_lambda.plan.runtimes import get_runtime
+from pip_lambda.plan.target import Arch, Target
 
 
 def target(runtime: str, arch: str = "x86_64") -> Target:

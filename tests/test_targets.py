@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pip_lambda.config import command_line_layer, environment_layer, find_config, settings_for
+from pip_lambda.config.settings import command_line_layer, environment_layer, find_config, settings_for
 from pip_lambda.errors import EXIT_USAGE
 
 from conftest import zip_names

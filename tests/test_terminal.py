@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pip_lambda.terminal import TerminalHandler, live_status, paint, table, use_colour
+from pip_lambda.cli.terminal import TerminalHandler, live_status, paint, table, use_colour
 
 
 class FakeTerminal(io.StringIO):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.elf import BinaryKind, CorruptElf, kind_of, read_elf
+from pip_lambda.checks.elf import BinaryKind, CorruptElf, kind_of, read_elf
+from pip_lambda.checks.findings import JSON_SCHEMA, JSON_VERSION
 from pip_lambda.errors import EXIT_NO_WHEEL, EXIT_USAGE, EXIT_VERIFY_FAILED
-from pip_lambda.findings import JSON_SCHEMA, JSON_VERSION
 
 from conftest import EM_AARCH64, elf_header, make_wheel
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pip_lambda.archive.writer import CHUNK, collect_entries, write_zip
 from pip_lambda.errors import UnsafePathError
-from pip_lambda.zipwriter import CHUNK, collect_entries, write_zip
 
 
 def make_tree(root: Path, mtime: int, umask_mode: int) -> Path:

@@ -1,0 +1,1 @@
+"""Verification: wheel tags, binaries, paths, the import smoke test, and the findings they produce."""

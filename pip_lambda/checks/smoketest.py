@@ -1,0 +1,281 @@
+"""The import smoke test: import every top-level module in a real interpreter of the target, laid out as Lambda.
+
+The package is copied into a temporary tree with Lambda's paths (the function
+in ``var/task``, a layer in ``opt``), made read-only, and imported by an
+interpreter run with ``-I -B -S``: no user site, no environment, no bytecode
+writes, no host site-packages — only the package, in Lambda's ``sys.path`` order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level
+from pip_lambda.errors import UsageError
+from pip_lambda.plan.target import Target
+from pip_lambda.system.interpreters import find_interpreter
+from pip_lambda.tree.distributions import Distribution
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 600
+# Modules the Lambda runtime itself provides (/var/lang/lib/python3.X/site-packages), absent from the test.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
+
+_SCRIPT = r"""
+import importlib, json, site, sys
+paths, modules, handler = json.loads(sys.argv[1])
+sys.path[0:0] = paths
+for path in paths:
+    site.addsitedir(path)
+def report(**event):
+    print(json.dumps(event), flush=True)
+def attempt(name, check=None):
+    report(event="start", module=name)
+    try:
+        module = importlib.import_module(name)
+        if check is not None and not callable(getattr(module, check, None)):
+            raise AttributeError("module %r has no function %r" % (name, check))
+    except BaseException as error:
+        missing = getattr(error, "name", None) if isinstance(error, ImportError) else None
+        report(event="fail", module=name, error="%s: %s" % (type(error).__name__, error), missing=missing)
+    else:
+        report(event="ok", module=name)
+for name in modules:
+    attempt(name)
+if handler:
+    module, _, function = handler.rpartition(".")
+    attempt(module.replace("/", "."), function)
+"""
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    """Whether the smoke test ran, with which interpreter, and which modules it imported."""
+
+    ran: bool
+    interpreter: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    note: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "ran": self.ran,
+            "interpreter": list(self.interpreter),
+            "modules": list(self.modules),
+            "note": self.note,
+        }
+
+
+def _present(site: Path, name: str) -> bool:
+    return (site / name).is_dir() or (site / f"{name}.py").is_file() or any(site.glob(f"{name}.*so"))
+
+
+def top_level_modules(site: Path, distribution: Distribution) -> list[str]:
+    """The importable top-level modules of a distribution: ``top_level.txt``, or the top of its RECORD."""
+    listed = site / distribution.dist_info / "top_level.txt"
+    if listed.is_file():
+        names = listed.read_text("utf-8", errors="replace").split()
+    else:
+        names = []
+        for path in distribution.files:
+            first, _, rest = path.partition("/")
+            if rest:
+                if not first.endswith((".dist-info", ".data", ".libs")) and first != "bin":
+                    names.append(first)
+            elif first.endswith(".py"):
+                names.append(first[:-3])
+            elif first.endswith(".so"):
+                names.append(first.split(".")[0])
+    return sorted(
+        {name for name in names if name.isidentifier() and not name.startswith("__") and _present(site, name)}
+    )
+
+
+def _handler_problem(handler: str) -> str | None:
+    module, _, function = handler.rpartition(".")
+    if not module or not function.isidentifier():
+        return f"--handler {handler!r} is not module.function"
+    return None
+
+
+def interpreter_for(target: Target, explicit: str | None) -> list[str] | None:
+    """The interpreter to import with; an explicit ``--python`` that does not fit is a usage error."""
+    command = find_interpreter(target, explicit)
+    if command is None and explicit:
+        raise UsageError(
+            f"--python {explicit} is not a Python {target.runtime.python_version} interpreter for {target.arch.machine}",
+            hint=f"give an interpreter of {target.runtime.name}'s version and architecture",
+        )
+    return command
+
+
+def _make_read_only(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode
+        executable = path.is_dir() or mode & stat.S_IXUSR
+        path.chmod(0o555 if executable else 0o444)
+
+
+def _make_writable(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def run_import_test(
+    root: Path,
+    target: Target,
+    layer: bool,
+    sites: Sequence[str],
+    modules: Sequence[tuple[str, str]],
+    *,
+    handler: str | None = None,
+    python: str | None = None,
+) -> tuple[ImportStatus, list[Finding]]:
+    """Import ``modules`` ((module, distribution) pairs) and the handler; findings for each failure."""
+    if handler and _handler_problem(handler):
+        raise UsageError(str(_handler_problem(handler)), hint="give the handler as Lambda does, e.g. app.handler")
+    command = interpreter_for(target, python)
+    if command is None:
+        note = (
+            f"no Python {target.runtime.python_version} interpreter for {target.arch.machine} on this machine, "
+            "so the import test was skipped (give one with --python PATH)"
+        )
+        log.warning(note)
+        return ImportStatus(False, note=note), []
+    owners = dict(modules)
+    names = [name for name, _ in modules]
+    scratch = Path(tempfile.mkdtemp(prefix="pip-lambda-import-"))
+    try:
+        base = scratch / ("opt" if layer else "var/task")
+        shutil.copytree(root, base, symlinks=True)
+        paths = [str(base / site) if site else str(base) for site in sites]
+        _make_read_only(scratch)
+        log.info("importing %d modules with %s", len(names), " ".join(command))
+        findings = _run(command, paths, names, handler, owners, target, base, layer)
+    finally:
+        _make_writable(scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return ImportStatus(True, tuple(command), tuple(names)), findings
+
+
+def _run(
+    command: Sequence[str],
+    paths: list[str],
+    names: list[str],
+    handler: str | None,
+    owners: dict[str, str],
+    target: Target,
+    base: Path,
+    layer: bool,
+) -> list[Finding]:
+    """Import in one interpreter; after a crash (a damaged binary can kill it), go on in a new one."""
+    library_path = [str(base / "lib")] if layer else [str(base), str(base / "lib")]
+    environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "LD_LIBRARY_PATH": ":".join(library_path)}
+    findings: list[Finding] = []
+    remaining = list(names)
+    while True:
+        try:
+            done = subprocess.run(
+                [*command, "-I", "-B", "-S", "-c", _SCRIPT, json.dumps([paths, remaining, handler])],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+                cwd=base,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            return [*findings, _failure(NO_DISTRIBUTION, "-", f"the imports did not finish within {TIMEOUT} s", target)]
+        failed, pending = _read_events(done.stdout, owners, target, handler)
+        findings.extend(failed)
+        if pending is None and (done.returncode == 0 or failed):
+            return findings
+        what = f"importing {pending}" if pending else "running the imports"
+        stopped = _signal_name(-done.returncode) if done.returncode < 0 else f"exit code {done.returncode}"
+        message = done.stderr.strip()[-300:] or "no message"
+        findings.append(
+            _failure(
+                owners.get(pending or "", NO_DISTRIBUTION),
+                pending or "-",
+                f"the interpreter crashed {what} ({stopped}): {message}",
+                target,
+            )
+        )
+        if pending not in remaining:
+            return findings
+        remaining = remaining[remaining.index(pending) + 1 :]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _read_events(
+    output: str, owners: dict[str, str], target: Target, handler: str | None
+) -> tuple[list[Finding], str | None]:
+    """Findings for the failed imports, and the module being imported when the output stopped."""
+    findings: list[Finding] = []
+    pending: str | None = None
+    for line in output.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a module printed something while importing
+        if not isinstance(event, dict) or "event" not in event:
+            continue
+        module = str(event.get("module"))
+        pending = module if event["event"] == "start" else None
+        if event["event"] == "fail":
+            findings.append(
+                _import_finding(module, owners, str(event.get("error")), event.get("missing"), target, handler)
+            )
+    return findings, pending
+
+
+def _failure(distribution: str, module: str, reason: str, target: Target) -> Finding:
+    return Finding(
+        Level.ERROR,
+        "import",
+        distribution,
+        module,
+        reason,
+        f"see the other findings; reinstall with 'pip-lambda install --runtime {target.runtime.name} --arch {target.arch}'",
+    )
+
+
+def _import_finding(
+    module: str, owners: dict[str, str], error: str, missing: object, target: Target, handler: str | None
+) -> Finding:
+    distribution = owners.get(module, NO_DISTRIBUTION)
+    what = "the handler" if handler and module not in owners else module
+    if isinstance(missing, str) and missing.split(".")[0] in RUNTIME_PROVIDED:
+        return Finding(
+            Level.WARNING,
+            "import",
+            distribution,
+            module,
+            f"import {what} needs {missing}, which the Lambda runtime provides but the import test does not",
+            f"nothing to do if the runtime's {missing.split('.')[0]} suits you; bundle it to fix its version",
+        )
+    if "No module named" in error and isinstance(missing, str) and missing.split(".")[0] not in owners:
+        fix = "add the missing distribution to the requirements (or --code for your own modules)"
+        return Finding(Level.ERROR, "import", distribution, module, f"import {what} failed: {error}", fix)
+    return _failure(distribution, module, f"import {what} failed: {error}", target)

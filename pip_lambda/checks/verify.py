@@ -1,0 +1,184 @@
+"""Verify a package tree, zip or folder, for a Lambda target: lay it out, run every check, gather findings."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
+from pip_lambda.checks.smoketest import ImportStatus, run_import_test, top_level_modules
+from pip_lambda.errors import UsageError, VerifyError
+from pip_lambda.plan.target import Target
+from pip_lambda.tree.distributions import Distribution, find_distributions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How ``install`` verifies its result (``verify`` takes the same choices from its own options)."""
+
+    enabled: bool = True
+    import_test: bool = False
+    handler: str | None = None
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    findings: tuple[Finding, ...]
+    distributions: int
+    files: int
+    import_status: ImportStatus | None = None
+    sites: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not errors(self.findings)
+
+
+def site_folders(root: Path, target: Target, layer: bool) -> tuple[list[str], list[Finding]]:
+    """The package's folders on Lambda's ``sys.path``, in Lambda's order, and findings on the layout."""
+    if not layer:
+        findings = []
+        if not any(root.glob("*.dist-info")) and any((root / "python").glob("*.dist-info")):
+            findings.append(
+                Finding(
+                    Level.WARNING,
+                    "layout",
+                    NO_DISTRIBUTION,
+                    "python/",
+                    "the distributions are under python/, as in a layer, but a function's code must be at the zip's root",
+                    "pass --layer if this is a layer; for a function, build with 'pip-lambda install' (no --layer)",
+                )
+            )
+        return [""], findings
+    wanted = f"python/lib/python{target.runtime.python_version}/site-packages"
+    findings = []
+    if not (root / "python").is_dir():
+        findings.append(
+            Finding(
+                Level.ERROR,
+                "layout",
+                NO_DISTRIBUTION,
+                "python/",
+                "a layer without a python/ folder: Lambda adds only /opt/python and /opt/" + wanted + " to sys.path",
+                "build the layer with 'pip-lambda install --layer', which puts everything under python/",
+            )
+        )
+    for other in sorted((root / "python" / "lib").glob("python3.*/site-packages")):
+        relative = other.relative_to(root).as_posix()
+        if relative != wanted:
+            findings.append(
+                Finding(
+                    Level.ERROR,
+                    "layout",
+                    NO_DISTRIBUTION,
+                    relative + "/",
+                    f"site-packages of another Python: {target.runtime.name} looks only in /opt/{wanted}",
+                    f"build the layer for {target.runtime.name} (pip-lambda install --layer --runtime {target.runtime.name})",
+                )
+            )
+    return [wanted, "python"], findings
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(
+        path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file() and not path.is_symlink()
+    )
+
+
+def verify_tree(
+    root: Path, target: Target, layer: bool = False, options: VerifyOptions = VerifyOptions()
+) -> VerifyResult:
+    """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``)."""
+    from pip_lambda.checks import (
+        rules as checks,  # pyelftools loads only when a tree is verified: a no-op rebuild stays fast
+    )
+
+    sites, findings = site_folders(root, target, layer)
+    found: list[tuple[Distribution, str]] = []
+    for site in sites:
+        if (root / site).is_dir():
+            found.extend((dist, site) for dist in find_distributions(root / site))
+    files = _files(root)
+    owners: dict[str, str] = {}
+    for dist, site in found:
+        for path in dist.files:
+            owners[posixpath.normpath(posixpath.join(site, path))] = str(dist)
+    for dist, site in found:
+        dist_info = posixpath.join(site, dist.dist_info)
+        wheel = root / dist_info / "WHEEL"
+        if wheel.is_file():
+            findings.extend(checks.check_wheel_tags(dist, dist_info, checks.read_wheel_tags(wheel), target))
+        direct_url = root / dist_info / "direct_url.json"
+        if direct_url.is_file():
+            text = direct_url.read_text("utf-8", errors="replace")
+            findings.extend(checks.check_direct_url(f"{dist_info}/direct_url.json", text, str(dist)))
+    for site in sites:
+        for pth in sorted((root / site).glob("*.pth")) if (root / site).is_dir() else []:
+            path = pth.relative_to(root).as_posix()
+            text = pth.read_text("utf-8", errors="replace")
+            findings.extend(checks.check_pth(path, text, site, owners.get(path, NO_DISTRIBUTION)))
+    findings.extend(checks.check_sdk((dist, posixpath.join(site, dist.dist_info)) for dist, site in found))
+    library_dirs = ("lib",) if layer else ("", "lib")
+    package = checks.Package(
+        frozenset(files), tuple(posixpath.normpath(folder) if folder else "" for folder in library_dirs)
+    )
+    for path in files:
+        findings.extend(checks.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
+    status = None
+    if options.import_test:
+        modules = [(module, str(dist)) for dist, site in found for module in top_level_modules(root / site, dist)]
+        status, failures = run_import_test(
+            root, target, layer, sites, modules, handler=options.handler, python=options.python
+        )
+        findings.extend(failures)
+    log.debug("verified %d files of %d distributions: %s", len(files), len(found), counts(findings))
+    return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites))
+
+
+def verify_path(
+    path: Path, target: Target, layer: bool = False, options: VerifyOptions = VerifyOptions()
+) -> VerifyResult:
+    """Verify a zip file or a folder, built by any tool."""
+    if path.is_dir():
+        return verify_tree(path, target, layer, options)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", hint="give the zip file or folder to verify")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"{path} is neither a zip file nor a folder", hint="give the zip file or folder to verify")
+    with tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(scratch)
+        return verify_tree(Path(scratch), target, layer, options)
+
+
+def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOptions) -> tuple[Finding, ...]:
+    """The verification step of ``install``: raise VerifyError on errors, return the warnings."""
+    if not options.enabled:
+        return ()
+    log.info("verifying the package for %s", target)
+    result = verify_tree(site_root, target, layer, options)
+    if not result.ok:
+        raise VerifyError(
+            f"the package would not load on {target}: {counts(result.findings)}",
+            hint="see the findings above; --no-verify skips verification",
+            detail=table(result.findings),
+        )
+    return result.findings
+
+
+def summary(result: VerifyResult, path: Path, target: Target) -> str:
+    checked = f"{plural(result.distributions, 'distribution')}, {plural(result.files, 'file')}"
+    imported = ""
+    if result.import_status is not None and result.import_status.ran:
+        modules = plural(len(result.import_status.modules), "module")
+        imported = f", import test of {modules} with {' '.join(result.import_status.interpreter)}"
+    if not result.findings:
+        return f"verify: no problems in {path} for {target} ({checked}{imported})"
+    return f"verify: {counts(result.findings)} in {path} for {target} ({checked}{imported})"

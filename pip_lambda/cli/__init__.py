@@ -1,0 +1,1 @@
+"""The command line: entry point, commands, help texts and the terminal."""

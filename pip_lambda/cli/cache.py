@@ -1,0 +1,49 @@
+"""``pip-lambda cache info|prune|purge``: see and bound the build cache."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from pip_lambda.cache import storage as cache
+from pip_lambda.errors import UsageError
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_048_576:,.1f} MiB"
+
+
+def cache_command(argv: Sequence[str]) -> list[str]:
+    """Run a cache action; the lines to print."""
+    parser = argparse.ArgumentParser(prog="pip-lambda cache", description="Manage pip-lambda's build cache.")
+    parser.add_argument("action", choices=("info", "prune", "purge", "dir"))
+    parser.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        help=f"with prune: the size to trim to, e.g. 500M or 2G (default: ${cache.MAX_SIZE_VARIABLE} or 5G)",
+    )
+    try:
+        options = parser.parse_args(list(argv))
+    except SystemExit as stop:
+        if stop.code == 0:
+            return []
+        raise UsageError("bad arguments to 'pip-lambda cache'", hint="see 'pip-lambda cache --help'") from None
+    root = cache.cache_root()
+    if options.action == "dir":
+        return [str(root)]
+    if options.action == "info":
+        sections = cache.summary(root)
+        lines = [f"cache folder: {root} (set ${cache.CACHE_VARIABLE} to move it)"]
+        lines += [
+            f"  {section + ':':9} {count:7,} items  {_mb(size):>12}" for section, (count, size) in sections.items()
+        ]
+        total = sum(size for _, size in sections.values())
+        lines.append(
+            f"  total:    {_mb(total):>27} (kept under {_mb(cache.max_size())}, least recently used pruned first)"
+        )
+        return lines
+    if options.action == "prune":
+        limit = cache.parse_size(options.max_size) if options.max_size else cache.max_size()
+        removed, freed = cache.prune(root, limit)
+        return [f"removed {removed:,} items ({_mb(freed)}); the cache is now under {_mb(limit)}"]
+    return [f"deleted the cache at {root} ({_mb(cache.purge(root))})"]

@@ -1,0 +1,249 @@
+"""pip-lambda's own options: one table, from which the command line is built and split from pip's."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn
+
+from pip_lambda.errors import UsageError
+from pip_lambda.pip.args import VALUE_OPTIONS
+
+Kind = Literal["str", "bool", "list", "count"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of ``pip-lambda install``; ``name`` is its long form without dashes."""
+
+    name: str
+    kind: Kind
+    help: str
+    short: str | None = None
+    metavar: str | None = None
+    forwarded_to_pip: bool = False
+    """Also handed to pip (pip's -q/-v), besides being read by pip-lambda."""
+    path: bool = False
+    """The value names a file or folder: relative paths in a configuration file are relative to that file."""
+    configurable: bool = True
+    """Also settable as a configuration key and a ``PIP_LAMBDA_<NAME>`` variable (see config.py)."""
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def takes_value(self) -> bool:
+        return self.kind in ("str", "list")
+
+
+INSTALL_OPTIONS: tuple[Option, ...] = (
+    Option("runtime", "str", "Lambda runtime, e.g. python3.12 (default: this interpreter's version)", metavar="NAME"),
+    Option("arch", "str", "x86_64 (alias amd64, the default) or arm64 (alias aarch64)", metavar="ARCH"),
+    Option(
+        "target",
+        "str",
+        "folder for the installed tree (default: build/lambda, or build/layer with --layer)",
+        short="-t",
+        metavar="DIR",
+        path=True,
+    ),
+    Option(
+        "output", "str", "zip file to write (default: the target folder + .zip)", short="-o", metavar="ZIP", path=True
+    ),
+    Option("layer", "bool", "build a layer: everything under python/ in the zip"),
+    Option(
+        "code",
+        "list",
+        "function source file or folder to add at the package root (repeatable)",
+        metavar="PATH",
+        path=True,
+    ),
+    Option("no-zip", "bool", "stop after the target folder; write no zip"),
+    Option("no-cache", "bool", "neither reuse nor record builds in the cache (pip's own cache is untouched)"),
+    Option("refresh", "bool", "rebuild everything with pip, ignoring the cache, then update the cache"),
+    Option("quiet", "count", "less output (repeatable; also passed to pip)", short="-q", forwarded_to_pip=True),
+    Option(
+        "verbose",
+        "count",
+        "more output, pip's included (repeatable; also passed to pip)",
+        short="-v",
+        forwarded_to_pip=True,
+    ),
+    Option(
+        "report",
+        "str",
+        "write a JSON report of the build (schema: pip_lambda/data/report.schema.json)",
+        metavar="FILE",
+        path=True,
+    ),
+    Option(
+        "name",
+        "str",
+        "build the named target [tool.pip-lambda.targets.NAME] of pyproject.toml or setup.cfg",
+        metavar="NAME",
+        configurable=False,
+    ),
+    Option("no-verify", "bool", "skip verifying the package before it replaces the last one"),
+    Option("verify-import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option(
+        "handler",
+        "str",
+        "also import the handler, e.g. app.handler (implies --verify-import)",
+        metavar="MODULE.FUNCTION",
+    ),
+    Option(
+        "python",
+        "str",
+        "interpreter of the target's Python version and architecture (default: found on PATH, pyenv or py)",
+        metavar="PATH",
+    ),
+    Option(
+        "allow-sdist",
+        "list",
+        "build NAME's sdist on this machine into a wheel when no wheel exists (RUNS THE SDIST'S BUILD CODE here; "
+        "only pure-Python wheels are accepted; repeatable, or :all:)",
+        metavar="NAME",
+    ),
+    Option(
+        "slim",
+        "bool",
+        "leave out what code never needs at run time, by named rules: tests/ and docs/ folders inside packages "
+        "that the package never imports, type stubs, C/C++/Cython sources and headers, RECORD; "
+        ".dist-info METADATA, entry points and licences stay",
+    ),
+    Option(
+        "strip",
+        "bool",
+        "strip debug symbols from shared objects with the system 'strip', keeping any file that fails a check; "
+        "can break some auditwheel-repaired libraries, so test the package",
+    ),
+    Option(
+        "exclude",
+        "list",
+        "leave out paths matching a glob, relative to the package root: 'tests' or '*.md' at any depth, "
+        "'pkg/data' from the root, ** for any folders (repeatable)",
+        metavar="PATTERN",
+    ),
+    Option(
+        "exclude-package",
+        "list",
+        "leave out a whole installed distribution: the files its RECORD lists and its .dist-info (repeatable)",
+        metavar="NAME",
+    ),
+    Option(
+        "exclude-runtime-provided",
+        "bool",
+        "leave out the AWS SDK every Lambda runtime has (boto3, botocore, s3transfer, jmespath) "
+        "and what only they need, as one unit",
+    ),
+    Option(
+        "compile",
+        "bool",
+        "add bytecode for the target Python (PEP 552 unchecked-hash), written by an interpreter of the runtime's "
+        "version found on this machine or given with --python; faster cold starts, a larger package",
+    ),
+    Option(
+        "allow-outside-project",
+        "bool",
+        "accept a -t/--target outside the project folder (the nearest folder up with pyproject.toml, setup.cfg or .git)",
+    ),
+)
+
+VERIFY_OPTIONS: tuple[Option, ...] = (
+    INSTALL_OPTIONS[0],
+    INSTALL_OPTIONS[1],
+    Option("layer", "bool", "PATH is a layer: its code is under python/"),
+    Option("import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option("handler", "str", "also import the handler, e.g. app.handler (implies --import)", metavar="MODULE.FUNCTION"),
+    Option(
+        "python",
+        "str",
+        "interpreter for --import (default: found on PATH, pyenv or py)",
+        metavar="PATH",
+    ),
+    Option("json", "bool", "print the findings as JSON (schema in the README)"),
+    Option("quiet", "count", "less output (repeatable)", short="-q"),
+    Option("verbose", "count", "more output (repeatable)", short="-v"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def _by_token(options: Sequence[Option]) -> dict[str, Option]:
+    table = {option.flag: option for option in options}
+    table.update({option.short: option for option in options if option.short})
+    return table
+
+
+def _our_option(token: str, table: dict[str, Option]) -> Option | None:
+    if token.startswith("--"):
+        return table.get(token.split("=", 1)[0])
+    if len(token) < 2 or token[0] != "-":
+        return None
+    option = table.get(token[:2])
+    if option is None or option.takes_value or set(token[1:]) == {token[1]}:
+        return option  # -tDIR, or a repeated flag such as -qq
+    return None
+
+
+def split_argv(argv: Sequence[str], options: Sequence[Option] = INSTALL_OPTIONS) -> tuple[list[str], list[str]]:
+    """Split ``argv`` into pip-lambda's tokens and pip's, keeping the order of each.
+
+    Options of pip-lambda's table are ours (``-q``/``-v`` go to both); everything
+    else, and everything after ``--``, is pip's.  A value of a pip option that
+    takes one stays with it, so ``-r --layer`` names a file called ``--layer``.
+    """
+    table = _by_token(options)
+    ours: list[str] = []
+    pips: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        index += 1
+        if token == "--":
+            pips.extend(argv[index:])
+            break
+        option = _our_option(token, table)
+        if option is None:
+            pips.append(token)
+            if token in VALUE_OPTIONS and index < len(argv):
+                pips.append(argv[index])
+                index += 1
+            continue
+        ours.append(token)
+        attached = "=" in token if token.startswith("--") else len(token) > 2
+        if option.takes_value and not attached and index < len(argv):
+            ours.append(argv[index])
+            index += 1
+        if option.forwarded_to_pip:
+            pips.append(token)
+    return ours, pips
+
+
+def build_parser(prog: str, options: Sequence[Option] = INSTALL_OPTIONS, **kwargs: Any) -> argparse.ArgumentParser:
+    """An argparse parser for the options of the table (pip's arguments are split off first)."""
+    parser = _Parser(prog=prog, allow_abbrev=False, **kwargs)
+    for option in options:
+        names = [option.flag] + ([option.short] if option.short else [])
+        if option.kind == "bool":
+            parser.add_argument(*names, dest=option.dest, action="store_true", help=option.help)
+        elif option.kind == "count":
+            parser.add_argument(*names, dest=option.dest, action="count", default=0, help=option.help)
+        elif option.kind == "list":
+            parser.add_argument(
+                *names, dest=option.dest, action="append", default=[], metavar=option.metavar, help=option.help
+            )
+        else:
+            parser.add_argument(*names, dest=option.dest, metavar=option.metavar, help=option.help)
+    return parser

@@ -1,0 +1,1 @@
+"""pip, run as a subprocess: its arguments, requirement files, resolution, failures and the marker seam."""

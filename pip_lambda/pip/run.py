@@ -1,0 +1,117 @@
+"""Build pip's command line for a target and run it as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pip_lambda.errors import PipFailedError
+from pip_lambda.pip.seam import MARKERS_VARIABLE
+from pip_lambda.plan.target import Target
+from pip_lambda.system.redact import redact
+from pip_lambda.system.signals import child_options, stop_child
+
+log = logging.getLogger(__name__)
+
+# Settings that would send pip's output elsewhere or change what "install" means.
+_DROPPED_VARIABLES = (
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "PIP_ROOT",
+    "PIP_USER",
+    "PIP_EDITABLE",
+    "PIP_SRC",
+    "PIP_PYTHON",
+    "PIP_REQUIRE_VIRTUALENV",
+)
+
+
+@dataclass(frozen=True)
+class PipRun:
+    """What pip printed, for the log and for explaining failures."""
+
+    command: tuple[str, ...]
+    output: str
+
+
+def install_command(
+    target: Target, destination: Path, pip_args: Sequence[str], platforms: Sequence[str] = ()
+) -> list[str]:
+    """``python -m pip install`` with the target's flags, through the marker seam."""
+    command = [sys.executable, "-m", "pip_lambda.pip.seam", "install", "--target", str(destination)]
+    for tag in platforms or target.platform_tags:
+        command += ["--platform", tag]
+    command += [
+        "--implementation", "cp",
+        "--python-version", target.runtime.python_version,
+        "--only-binary=:all:",
+        "--no-compile",
+        "--no-input",
+        "--disable-pip-version-check",
+    ]  # fmt: skip
+    return command + list(pip_args)
+
+
+def pip_environment(target: Target, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment (pip.conf and PIP_* reach pip), less what conflicts with --target."""
+    environment = {
+        key: value for key, value in (os.environ if base is None else base).items() if key not in _DROPPED_VARIABLES
+    }
+    environment[MARKERS_VARIABLE] = json.dumps(target.marker_environment, sort_keys=True)
+    environment["PYTHONIOENCODING"] = "utf-8"
+    return environment
+
+
+def run_pip(command: Sequence[str], environment: Mapping[str, str], *, stream: bool = False) -> PipRun:
+    """Run pip; raise PipFailedError carrying pip's own error lines when it fails.
+
+    pip's output always passes through pip-lambda, credentials masked: with
+    ``stream`` each line is logged as it comes.  An interrupt (Ctrl-C, SIGTERM)
+    stops pip and its children before it propagates.
+    """
+    log.debug("running %s", redact(" ".join(command)))
+    lines: list[str] = []
+    process = subprocess.Popen(
+        list(command),
+        env=dict(environment),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        **child_options(),
+    )
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = redact(raw.rstrip("\r\n"))
+            lines.append(line)
+            if stream:
+                log.info("%s", line)
+        returncode = process.wait()
+    except BaseException:
+        stop_child(process)
+        raise
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
+    output = "\n".join(lines)
+    if returncode != 0:
+        raise PipFailedError(f"pip failed (exit code {returncode})", detail=pip_error_lines(output))
+    return PipRun(tuple(command), output)
+
+
+def pip_error_lines(output: str) -> str:
+    """pip's own error lines (from the first ``ERROR:``), or the tail of its output."""
+    lines = output.rstrip().splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("ERROR:"):
+            return "\n".join(lines[index:])
+    return "\n".join(lines[-15:])

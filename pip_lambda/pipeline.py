@@ -1,0 +1,259 @@
+"""One build: pip into a fresh staging folder, clean it, add code, check sizes, zip, swap into place."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pip_lambda.archive.writer import ZipResult, collect_entries, write_zip, zip_time
+from pip_lambda.cache import reuse, store
+from pip_lambda.cache.storage import locked
+from pip_lambda.checks.findings import Finding
+from pip_lambda.checks.verify import VerifyOptions, verify_build
+from pip_lambda.errors import PipFailedError, UsageError, from_os_error
+from pip_lambda.pip import diagnose
+from pip_lambda.pip import messages as pipmessages
+from pip_lambda.pip.args import PipArgs
+from pip_lambda.pip.requirements import RequirementSet, empty_warning, read_pip_args
+from pip_lambda.pip.run import install_command, pip_environment, run_pip
+from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
+from pip_lambda.plan.limits import check_unzipped, zipped_warning
+from pip_lambda.plan.target import Target
+from pip_lambda.system.locks import target_lock
+from pip_lambda.system.signals import shielded
+from pip_lambda.tree.clean import clean_site
+from pip_lambda.tree.code import add_code, check_code_paths
+from pip_lambda.tree.distributions import Distribution
+from pip_lambda.tree.staging import (
+    MARKER,
+    check_output,
+    check_target,
+    clean_debris,
+    clean_zip_debris,
+    create_staging,
+    promote,
+    remove_ours,
+)
+from pip_lambda.trim.bytecode import compile_interpreter
+from pip_lambda.trim.exclude import compile_pattern
+from pip_lambda.trim.steps import TrimOptions, TrimResult, trim
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything one build needs, decided before anything runs."""
+
+    target: Target
+    pip_args: PipArgs
+    target_dir: Path
+    output: Path | None
+    """None with --no-zip."""
+    layer: bool = False
+    code: tuple[Path, ...] = ()
+    verbosity: int = 0
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+    allow_sdist: tuple[str, ...] = ()
+    """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
+    trim: TrimOptions = field(default_factory=TrimOptions)
+    allow_outside_project: bool = False
+    use_cache: bool = True
+    """False with --no-cache: neither read nor write the build cache."""
+    refresh: bool = False
+    """--refresh: build from scratch with pip, then replace what the cache holds."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    request: BuildRequest
+    distributions: tuple[Distribution, ...]
+    file_count: int
+    unzipped_size: int
+    zip: ZipResult | None
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    trim: TrimResult | None = None
+    """Set when an option of the trim step (--slim, --exclude…, --strip, --compile) was given."""
+    findings: tuple[Finding, ...] = ()
+    """What verification found short of an error (errors fail the build)."""
+    reused: str = ""
+    """How an earlier build was reused: "up to date" (nothing written), "from the cache", or "" (built)."""
+
+
+def check_request(request: BuildRequest) -> RequirementSet:
+    """Refuse bad input before anything is written."""
+    if not request.pip_args.has_requirements and not request.code:
+        raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
+    check_target(request.target_dir, allow_outside_project=request.allow_outside_project)
+    if request.output is not None:
+        check_output(request.output, request.target_dir)
+    found = read_pip_args(request.pip_args)
+    check_code_paths(request.code)
+    for pattern in request.trim.exclude:
+        compile_pattern(pattern)
+    if request.trim.compile:
+        compile_interpreter(request.target, request.trim.python)
+    if request.output is not None:
+        zip_time()  # a bad SOURCE_DATE_EPOCH fails now, not after pip
+    return found
+
+
+def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan) -> reuse.Plan:
+    """Assemble the site from the wheel store when possible, else let pip install everything."""
+    root, inputs = plan.root, plan.inputs
+    if root is not None and inputs is not None and not request.refresh:
+        try:
+            if plan.picks is None:
+                plan = replace(plan, picks=store.resolve_or_install(root, request))
+            assert plan.picks is not None
+            with locked(root):
+                store.fill(root, request, plan.picks, inputs.lines)
+                store.assemble(root, plan.picks, site)
+            return plan
+        except (store.StoreMiss, PipFailedError, OSError) as why:
+            log.debug("installing with pip directly: %s", why)
+            _empty(site)
+    _install_with_pip(request, site, wheelhouse)
+    return plan
+
+
+def _empty(site: Path) -> None:
+    for child in site.iterdir():
+        if child.name == MARKER:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _install_with_pip(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
+    """pip install; an sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip rerun."""
+    environment = pip_environment(request.target)
+    passthrough = list(request.pip_args.passthrough)
+    built: set[str] = set()
+    while True:
+        command = install_command(request.target, site, passthrough, request.pip_args.platforms)
+        log.info("installing for %s with pip", request.target)
+        try:
+            run_pip(command, environment, stream=request.verbosity > 0)
+            return
+        except PipFailedError as failure:
+            explained = pipmessages.explain(failure) or diagnose.explain(
+                failure, request.target, request.pip_args.passthrough, environment
+            )
+            if not isinstance(explained, SdistOnlyError) or not allows(request.allow_sdist, explained.name):
+                raise (explained or failure) from None
+            if explained.name in built:
+                raise explained from None
+        index_args = diagnose.index_arguments(request.pip_args.passthrough)
+        build_wheel(explained, request.target, index_args, environment, wheelhouse, stream=request.verbosity > 0)
+        if not built:
+            passthrough += ["--find-links", str(wheelhouse)]
+        built.add(explained.name)
+
+
+def build(request: BuildRequest) -> BuildResult:
+    """Run the whole build; the previous target and zip stay untouched unless it succeeds.
+
+    One build at a time per target (others wait); a disk or permission failure
+    becomes an EnvironmentProblem.
+    """
+    found = check_request(request)
+    try:
+        with target_lock(request.target_dir):
+            return _locked_build(request, found)
+    except OSError as error:
+        raise from_os_error(error) from None
+
+
+def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
+    started = time.perf_counter()
+    plan = reuse.prepare(request, found)
+    if plan.reused is not None:
+        return _reused(request, plan, started)
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+    empty = empty_warning(found, request.code)
+    if empty:
+        warnings.append(empty)
+    clean_debris(request.target_dir)
+    if request.output is not None:
+        clean_zip_debris(request.output)
+    staging = create_staging(request.target_dir)
+    try:
+        site = staging / "python" if request.layer else staging
+        site.mkdir(exist_ok=True)
+        if request.pip_args.has_requirements:
+            with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
+                plan = _install(request, site, Path(wheelhouse), plan)
+        timings["pip"] = time.perf_counter() - started
+        clean_site(site)
+        add_code(request.code, site)
+        trimmed = trim(site, request.trim, request.target, request.pip_args, _origin(request))
+        warnings.extend(trimmed.warnings)
+        distributions = trimmed.distributions
+        entries = collect_entries(staging, exclude=(MARKER,))
+        unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
+        check_unzipped(unzipped, distributions)
+        findings = verify_build(staging, request.target, request.layer, request.verify)
+        warnings.extend(str(finding) for finding in findings)
+        zip_result = None
+        if request.output is not None:
+            mark = time.perf_counter()
+            log.info("writing %s", request.output)
+            zip_result = write_zip(entries, request.output)
+            timings["zip"] = time.perf_counter() - mark
+            warning = zipped_warning(zip_result.size)
+            if warning:
+                warnings.append(warning)
+        promote(staging, request.target_dir)
+    except BaseException:
+        with shielded():
+            remove_ours(staging)
+        raise
+    timings["total"] = time.perf_counter() - started
+    files = sum(1 for entry in entries if entry.source is not None)
+    trimmed_or_none = trimmed if request.trim.active else None
+    result = BuildResult(
+        request,
+        distributions,
+        files,
+        unzipped,
+        zip_result,
+        tuple(warnings),
+        timings,
+        trimmed_or_none,
+        findings=findings,
+    )
+    reuse.remember(plan, request, result)
+    return result
+
+
+def _reused(request: BuildRequest, plan: reuse.Plan, started: float) -> BuildResult:
+    """The result of an earlier identical build, left in place or restored from the cache."""
+    summary = plan.reused or {}
+    result = BuildResult(
+        request,
+        tuple(reuse.reused_distributions(request, summary)),
+        summary["file_count"],
+        summary["unzipped_size"],
+        reuse.reused_zip(request, summary),
+        tuple(summary["warnings"]),
+        {"total": time.perf_counter() - started},
+        reused=summary["how"],
+        **reuse.reused_extras(BuildResult, summary),
+    )
+    if summary["how"] != "up to date":
+        reuse.remember(plan, request, result)
+    return result
+
+
+def _origin(request: BuildRequest) -> str:
+    """Where Lambda puts the package: a function under /var/task, a layer under /opt."""
+    return "/opt/python" if request.layer else "/var/task"

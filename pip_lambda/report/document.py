@@ -1,0 +1,102 @@
+"""The JSON report of ``--report FILE``: what was built, from what, and where it went.
+
+The format is versioned (``report_version``) and described by the JSON schema
+shipped as ``pip_lambda/data/report.schema.json``.  A change that removes or
+renames a field, or changes its meaning, increments the version; new optional
+fields do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pip_lambda import __version__
+from pip_lambda.errors import EnvironmentProblem
+from pip_lambda.pipeline import BuildResult
+from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from pip_lambda.report.summary import terraform_hash
+from pip_lambda.system.redact import redact
+
+REPORT_VERSION = 1
+
+
+def schema() -> dict[str, Any]:
+    """The report's JSON schema, as shipped in the package."""
+    text = resources.files("pip_lambda").joinpath("data/report.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
+    """One build in the report."""
+    request = result.request
+    runtime = request.target.runtime
+    zipped = result.zip
+    return {
+        "name": name,
+        "kind": "layer" if request.layer else "function",
+        "runtime": {
+            "name": runtime.name,
+            "python": runtime.python_version,
+            "os": runtime.os,
+            "glibc": f"{runtime.glibc[0]}.{runtime.glibc[1]}",
+        },
+        "arch": str(request.target.arch),
+        "platform_tags": list(request.target.platform_tags),
+        "distributions": [
+            {
+                "name": dist.name,
+                "version": dist.version,
+                "files": list(dist.files),
+                "unpacked_size": dist.size,
+            }
+            for dist in result.distributions
+        ],
+        "file_count": result.file_count,
+        "unpacked_size": result.unzipped_size,
+        "findings": [finding.as_json() for finding in result.findings],
+        "warnings": list(result.warnings),
+        "outputs": {
+            "target": str(request.target_dir),
+            "zip": None
+            if zipped is None
+            else {
+                "path": str(zipped.path),
+                "size": zipped.size,
+                "entries": zipped.entries,
+                "sha256": zipped.sha256,
+                "sha256_base64": terraform_hash(zipped.sha256),
+            },
+        },
+        "limits": {"unzipped": UNZIPPED_LIMIT, "direct_upload": DIRECT_UPLOAD_LIMIT},
+        "timings": {step: round(seconds, 6) for step, seconds in result.timings.items()},
+    }
+
+
+def make_report(builds: Sequence[tuple[str | None, BuildResult]]) -> dict[str, Any]:
+    """The whole report: one entry per build, in the order they ran."""
+    return {
+        "report_version": REPORT_VERSION,
+        "pip_lambda_version": __version__,
+        "python": sys.version.split()[0],
+        "builds": [build_entry(result, name) for name, result in builds],
+    }
+
+
+def write_report(report: Mapping[str, Any], path: Path) -> None:
+    """Write the report atomically, so a reader never sees half of it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(redact(json.dumps(report, indent=2, sort_keys=False)) + "\n", "utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise EnvironmentProblem(
+            f"cannot write the report {path}: {error.strerror}", hint="pass --report with a writable path"
+        ) from None

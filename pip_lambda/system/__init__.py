@@ -1,0 +1,1 @@
+"""The machine: signals, locks, redaction of secrets, interpreters."""

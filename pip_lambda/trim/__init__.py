@@ -1,0 +1,1 @@
+"""Optional trimming of the tree: exclusions, slim rules, stripping and bytecode."""
