@@ -6,28 +6,26 @@ import logging
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from pip_lambda.archive.writer import ZipResult, collect_entries, write_zip, zip_time
+from pip_lambda.archive.writer import collect_entries, write_zip, zip_time
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
-from pip_lambda.checks.findings import Finding
-from pip_lambda.checks.verify import VerifyOptions, verify_build
+from pip_lambda.checks.verify import verify_build
 from pip_lambda.errors import PipFailedError, UsageError, from_os_error
 from pip_lambda.pip import diagnose
 from pip_lambda.pip import messages as pipmessages
-from pip_lambda.pip.args import PipArgs
 from pip_lambda.pip.requirements import RequirementSet, empty_warning, read_pip_args
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
-from pip_lambda.plan.target import Target
+from pip_lambda.plan.request import BuildRequest
+from pip_lambda.result import BuildResult
 from pip_lambda.system.locks import target_lock
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
-from pip_lambda.tree.distributions import Distribution
 from pip_lambda.tree.staging import (
     MARKER,
     check_output,
@@ -40,49 +38,9 @@ from pip_lambda.tree.staging import (
 )
 from pip_lambda.trim.bytecode import compile_interpreter
 from pip_lambda.trim.exclude import compile_pattern
-from pip_lambda.trim.steps import TrimOptions, TrimResult, trim
+from pip_lambda.trim.steps import trim
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """Everything one build needs, decided before anything runs."""
-
-    target: Target
-    pip_args: PipArgs
-    target_dir: Path
-    output: Path | None
-    """None with --no-zip."""
-    layer: bool = False
-    code: tuple[Path, ...] = ()
-    verbosity: int = 0
-    verify: VerifyOptions = field(default_factory=VerifyOptions)
-    allow_sdist: tuple[str, ...] = ()
-    """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
-    trim: TrimOptions = field(default_factory=TrimOptions)
-    allow_outside_project: bool = False
-    use_cache: bool = True
-    """False with --no-cache: neither read nor write the build cache."""
-    refresh: bool = False
-    """--refresh: build from scratch with pip, then replace what the cache holds."""
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    request: BuildRequest
-    distributions: tuple[Distribution, ...]
-    file_count: int
-    unzipped_size: int
-    zip: ZipResult | None
-    warnings: tuple[str, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)
-    trim: TrimResult | None = None
-    """Set when an option of the trim step (--slim, --exclude…, --strip, --compile) was given."""
-    findings: tuple[Finding, ...] = ()
-    """What verification found short of an error (errors fail the build)."""
-    reused: str = ""
-    """How an earlier build was reused: "up to date" (nothing written), "from the cache", or "" (built)."""
 
 
 def check_request(request: BuildRequest) -> RequirementSet:

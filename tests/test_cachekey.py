@@ -10,7 +10,7 @@ import pytest
 
 from pip_lambda.cache import key as cachekey
 from pip_lambda.pip.args import parse_pip_args
-from pip_lambda.pipeline import BuildRequest
+from pip_lambda.plan.request import BuildRequest
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
 

@@ -7,17 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pip_lambda.config.files import find_config
 from pip_lambda.config.options import INSTALL_OPTIONS, Option, build_parser, split_argv
-from pip_lambda.config.settings import (
-    COMMAND_LINE,
-    ConfigError,
-    configurable_options,
-    environment_layer,
-    find_config,
-    pip_arguments,
-    settings_for,
-    variable_name,
-)
+from pip_lambda.config.sources import COMMAND_LINE, environment_source, pip_arguments, settings_for
+from pip_lambda.config.values import ConfigError, configurable_options, variable_name
 from pip_lambda.errors import EXIT_USAGE
 
 
@@ -29,14 +22,14 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def command_line(*argv: str):
-    from pip_lambda.config.settings import command_line_layer
+    from pip_lambda.config.sources import command_line_source
 
     ours, _pips = split_argv(list(argv))
-    return command_line_layer(vars(build_parser("pip-lambda install").parse_args(ours)))
+    return command_line_source(vars(build_parser("pip-lambda install").parse_args(ours)))
 
 
 def resolved(*argv: str, environ: dict[str, str] | None = None, name: str | None = None):
-    return settings_for(command_line(*argv), environment_layer(environ or {}), find_config(), name)
+    return settings_for(command_line(*argv), environment_source(environ or {}), find_config(), name)
 
 
 # --- precedence ------------------------------------------------------------------------------
@@ -151,7 +144,7 @@ def test_an_option_appended_to_the_table_gets_a_key_for_free(project):
     write(project, "pyproject.toml", "[tool.pip-lambda]\ncompile-level = 2\n")
     project_config = find_config(options=configurable_options(table))
     settings = settings_for(
-        command_line(), environment_layer({}, configurable_options(table)), project_config, None, table
+        command_line(), environment_source({}, configurable_options(table)), project_config, None, table
     )
     assert settings["compile-level"].value == 2
 

@@ -18,16 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pip_lambda.archive.writer import collect_entries, write_zip
+from pip_lambda.config.files import file_source, read_pyproject, read_setup_cfg
 from pip_lambda.config.options import INSTALL_OPTIONS, build_parser, split_argv
-from pip_lambda.config.settings import (
-    ConfigError,
-    configurable_options,
-    environment_layer,
-    file_layer,
-    read_pyproject,
-    read_setup_cfg,
-    variable_name,
-)
+from pip_lambda.config.sources import environment_source
+from pip_lambda.config.values import ConfigError, configurable_options, variable_name
 from pip_lambda.errors import UsageError
 from pip_lambda.pip.args import VALUE_OPTIONS, parse_pip_args
 from pip_lambda.plan.runtimes import get_runtime
@@ -123,7 +117,7 @@ tables = st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=10)),
 def test_any_configuration_table_is_read_or_refused_with_a_config_error(tmp_path_factory, table, targets):
     folder = tmp_path_factory.mktemp("config")
     try:
-        layer = file_layer("[tool.pip-lambda]", {**table, "targets": targets}, folder, configurable_options(),
+        layer = file_source("[tool.pip-lambda]", {**table, "targets": targets}, folder, configurable_options(),
                            text=False, allow_targets=True)  # fmt: skip
     except ConfigError:
         return
@@ -149,7 +143,7 @@ def test_any_pyproject_or_setup_cfg_text_is_read_or_refused_with_a_config_error(
 )
 def test_any_pip_lambda_variable_is_read_or_refused_with_a_config_error(environ):
     with contextlib.suppress(ConfigError):
-        environment_layer(environ)
+        environment_source(environ)
 
 
 # --- the zip writer --------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pip_lambda.config.settings import command_line_layer, environment_layer, find_config, settings_for
+from pip_lambda.config.files import find_config
+from pip_lambda.config.sources import command_line_source, environment_source, settings_for
 from pip_lambda.errors import EXIT_USAGE
 
 from conftest import zip_names
@@ -70,7 +71,7 @@ def test_pyproject_target_table_beats_setup_cfg(project):
 
     (project / "pyproject.toml").write_text('[tool.pip-lambda.targets.api]\narch = "arm64"\n')
     (project / "setup.cfg").write_text("[pip-lambda]\narch = x86_64\nlayer = true\n")
-    settings = settings_for(command_line_layer({}), environment_layer({}), find_config(), "api")
+    settings = settings_for(command_line_source({}), environment_source({}), find_config(), "api")
     assert settings["arch"].value == "arm64"
     assert settings["layer"].value is True
 

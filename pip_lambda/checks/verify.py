@@ -12,20 +12,11 @@ from pathlib import Path
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
 from pip_lambda.checks.smoketest import ImportStatus, run_import_test, top_level_modules
 from pip_lambda.errors import UsageError, VerifyError
+from pip_lambda.plan.request import VerifyOptions
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution, find_distributions
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VerifyOptions:
-    """How ``install`` verifies its result (``verify`` takes the same choices from its own options)."""
-
-    enabled: bool = True
-    import_test: bool = False
-    handler: str | None = None
-    python: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,13 +83,11 @@ def _files(root: Path) -> list[str]:
     )
 
 
-def verify_tree(
-    root: Path, target: Target, layer: bool = False, options: VerifyOptions = VerifyOptions()
-) -> VerifyResult:
+def verify_tree(root: Path, target: Target, layer: bool = False, options: VerifyOptions | None = None) -> VerifyResult:
     """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``)."""
-    from pip_lambda.checks import (
-        rules as checks,  # pyelftools loads only when a tree is verified: a no-op rebuild stays fast
-    )
+    options = options or VerifyOptions()
+    # pyelftools loads only when a tree is verified: a no-op rebuild stays fast.
+    from pip_lambda.checks import binaries, paths, sdk, tags
 
     sites, findings = site_folders(root, target, layer)
     found: list[tuple[Distribution, str]] = []
@@ -114,23 +103,23 @@ def verify_tree(
         dist_info = posixpath.join(site, dist.dist_info)
         wheel = root / dist_info / "WHEEL"
         if wheel.is_file():
-            findings.extend(checks.check_wheel_tags(dist, dist_info, checks.read_wheel_tags(wheel), target))
+            findings.extend(tags.check_wheel_tags(dist, dist_info, tags.read_wheel_tags(wheel), target))
         direct_url = root / dist_info / "direct_url.json"
         if direct_url.is_file():
             text = direct_url.read_text("utf-8", errors="replace")
-            findings.extend(checks.check_direct_url(f"{dist_info}/direct_url.json", text, str(dist)))
+            findings.extend(paths.check_direct_url(f"{dist_info}/direct_url.json", text, str(dist)))
     for site in sites:
         for pth in sorted((root / site).glob("*.pth")) if (root / site).is_dir() else []:
             path = pth.relative_to(root).as_posix()
             text = pth.read_text("utf-8", errors="replace")
-            findings.extend(checks.check_pth(path, text, site, owners.get(path, NO_DISTRIBUTION)))
-    findings.extend(checks.check_sdk((dist, posixpath.join(site, dist.dist_info)) for dist, site in found))
+            findings.extend(paths.check_pth(path, text, site, owners.get(path, NO_DISTRIBUTION)))
+    findings.extend(sdk.check_sdk((dist, posixpath.join(site, dist.dist_info)) for dist, site in found))
     library_dirs = ("lib",) if layer else ("", "lib")
-    package = checks.Package(
+    package = binaries.Package(
         frozenset(files), tuple(posixpath.normpath(folder) if folder else "" for folder in library_dirs)
     )
     for path in files:
-        findings.extend(checks.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
+        findings.extend(binaries.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
     status = None
     if options.import_test:
         modules = [(module, str(dist)) for dist, site in found for module in top_level_modules(root / site, dist)]
@@ -142,9 +131,7 @@ def verify_tree(
     return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites))
 
 
-def verify_path(
-    path: Path, target: Target, layer: bool = False, options: VerifyOptions = VerifyOptions()
-) -> VerifyResult:
+def verify_path(path: Path, target: Target, layer: bool = False, options: VerifyOptions | None = None) -> VerifyResult:
     """Verify a zip file or a folder, built by any tool."""
     if path.is_dir():
         return verify_tree(path, target, layer, options)

@@ -47,3 +47,10 @@ def cache_command(argv: Sequence[str]) -> list[str]:
         removed, freed = cache.prune(root, limit)
         return [f"removed {removed:,} items ({_mb(freed)}); the cache is now under {_mb(limit)}"]
     return [f"deleted the cache at {root} ({_mb(cache.purge(root))})"]
+
+
+def run_cache(argv: Sequence[str]) -> int:
+    lines = cache_command(argv)
+    if lines:
+        print("\n".join(lines))
+    return 0

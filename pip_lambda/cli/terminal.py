@@ -13,10 +13,15 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
+
+from pip_lambda.system.redact import RedactingFilter
+
+log = logging.getLogger("pip_lambda")
 
 _STYLES = {"bold": "1", "red": "31", "green": "32", "yellow": "33", "dim": "2"}
 _LEVEL_STYLES = {logging.WARNING: "yellow", logging.ERROR: "red", logging.CRITICAL: "red"}
@@ -142,3 +147,25 @@ class TerminalHandler(logging.Handler):
     def close(self) -> None:
         self.flush()
         super().close()
+
+
+def configure_logging(verbosity: int) -> None:
+    """-v shows debug lines, -q hides progress, -qq hides warnings too."""
+    level = {1: logging.DEBUG, 0: logging.INFO, -1: logging.WARNING}.get(
+        verbosity, logging.DEBUG if verbosity > 0 else logging.ERROR
+    )
+    for old in log.handlers:
+        old.close()
+    # pip streams its own output with -v, so the live status line is for the default verbosity only.
+    live = verbosity == 0 and live_status(sys.stderr)
+    handler = TerminalHandler(sys.stderr, colour=use_colour(sys.stderr), live=live)
+    handler.addFilter(RedactingFilter())
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def end_status() -> None:
+    """End the live status line, if one is drawn, before printing anything else."""
+    for handler in log.handlers:
+        handler.flush()

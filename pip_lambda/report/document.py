@@ -18,9 +18,9 @@ from typing import Any
 
 from pip_lambda import __version__
 from pip_lambda.errors import EnvironmentProblem
-from pip_lambda.pipeline import BuildResult
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
 from pip_lambda.report.summary import terraform_hash
+from pip_lambda.result import BuildResult
 from pip_lambda.system.redact import redact
 
 REPORT_VERSION = 1

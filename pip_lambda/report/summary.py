@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 
 from pip_lambda.cli.terminal import table
-from pip_lambda.pipeline import BuildResult
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, largest
+from pip_lambda.result import BuildResult
 from pip_lambda.trim.steps import TrimResult
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from pip_lambda.pip.args import PipArgs
+from pip_lambda.plan.request import TrimOptions
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.clean import rewrite_record
 from pip_lambda.tree.distributions import Distribution, find_distributions
@@ -29,29 +30,6 @@ from pip_lambda.trim import bytecode, exclude, slim
 from pip_lambda.trim import runtime_provided as runtimeprovided
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrimOptions:
-    slim: bool = False
-    strip: bool = False
-    compile: bool = False
-    exclude: tuple[str, ...] = ()
-    exclude_packages: tuple[str, ...] = ()
-    exclude_runtime_provided: bool = False
-    python: str | None = None
-    """--python: the interpreter that writes bytecode (found on this machine when None)."""
-
-    @property
-    def active(self) -> bool:
-        return bool(
-            self.slim
-            or self.strip
-            or self.compile
-            or self.exclude
-            or self.exclude_packages
-            or self.exclude_runtime_provided
-        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""Resolved settings turned into the typed build request (and the target of ``verify``)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pip_lambda.config.sources import Setting, pip_arguments
+from pip_lambda.errors import UsageError
+from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.plan.request import BuildRequest, TrimOptions, VerifyOptions
+from pip_lambda.plan.runtimes import default_runtime, get_runtime
+from pip_lambda.plan.target import Arch, Target
+from pip_lambda.system.redact import remember
+
+log = logging.getLogger(__name__)
+
+
+def target_for(settings: Mapping[str, Setting]) -> Target:
+    # Values from files and variables were checked when read, so an error here is the command line's.
+    runtime = get_runtime(settings["runtime"].value) if settings["runtime"].value else default_runtime()
+    arch = Arch.parse(settings["arch"].value) if settings["arch"].value else Arch.X86_64
+    if str(arch) not in runtime.architectures:
+        raise UsageError(
+            f"{runtime.name} does not run on {arch}", hint=f"choose one of: {', '.join(runtime.architectures)}"
+        )
+    return Target(runtime, arch)
+
+
+def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str | None) -> BuildRequest:
+    """Turn resolved settings into a build request."""
+    target = target_for(settings)
+    notice = target.runtime.deprecation_notice(datetime.date.today())
+    if notice:
+        log.warning(notice)
+    layer = bool(settings["layer"].value)
+    default_dir = f"build/{name}" if name else ("build/layer" if layer else "build/lambda")
+    target_dir = Path(settings["target"].value or default_dir)
+    output = settings["output"].value or f"{target_dir}.zip"
+    pip_tokens = pip_arguments(settings, pips)
+    remember(pip_tokens)  # index URLs with tokens may come from the configuration too
+    return BuildRequest(
+        target=target,
+        pip_args=parse_pip_args(pip_tokens, target),
+        target_dir=target_dir,
+        output=None if settings["no-zip"].value else Path(output),
+        layer=layer,
+        code=tuple(Path(path) for path in settings["code"].value),
+        verbosity=settings["verbose"].value - settings["quiet"].value,
+        verify=VerifyOptions(
+            enabled=not settings["no-verify"].value,
+            import_test=bool(settings["verify-import"].value or settings["handler"].value),
+            handler=settings["handler"].value or None,
+            python=settings["python"].value or None,
+        ),
+        allow_sdist=tuple(settings["allow-sdist"].value),
+        trim=TrimOptions(
+            slim=bool(settings["slim"].value),
+            strip=bool(settings["strip"].value),
+            compile=bool(settings["compile"].value),
+            exclude=tuple(settings["exclude"].value),
+            exclude_packages=tuple(settings["exclude-package"].value),
+            exclude_runtime_provided=bool(settings["exclude-runtime-provided"].value),
+            python=settings["python"].value or None,
+        ),
+        allow_outside_project=bool(settings["allow-outside-project"].value),
+        use_cache=not settings["no-cache"].value,
+        refresh=bool(settings["refresh"].value),
+    )

@@ -1,0 +1,65 @@
+"""The typed build request: everything one build needs, decided before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pip_lambda.pip.args import PipArgs
+from pip_lambda.plan.target import Target
+
+
+@dataclass(frozen=True)
+class TrimOptions:
+    slim: bool = False
+    strip: bool = False
+    compile: bool = False
+    exclude: tuple[str, ...] = ()
+    exclude_packages: tuple[str, ...] = ()
+    exclude_runtime_provided: bool = False
+    python: str | None = None
+    """--python: the interpreter that writes bytecode (found on this machine when None)."""
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.slim
+            or self.strip
+            or self.compile
+            or self.exclude
+            or self.exclude_packages
+            or self.exclude_runtime_provided
+        )
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How ``install`` verifies its result (``verify`` takes the same choices from its own options)."""
+
+    enabled: bool = True
+    import_test: bool = False
+    handler: str | None = None
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything one build needs, decided before anything runs."""
+
+    target: Target
+    pip_args: PipArgs
+    target_dir: Path
+    output: Path | None
+    """None with --no-zip."""
+    layer: bool = False
+    code: tuple[Path, ...] = ()
+    verbosity: int = 0
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+    allow_sdist: tuple[str, ...] = ()
+    """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
+    trim: TrimOptions = field(default_factory=TrimOptions)
+    allow_outside_project: bool = False
+    use_cache: bool = True
+    """False with --no-cache: neither read nor write the build cache."""
+    refresh: bool = False
+    """--refresh: build from scratch with pip, then replace what the cache holds."""
