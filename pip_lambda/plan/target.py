@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pip_lambda.errors import UsageError
 from pip_lambda.plan.runtimes import Runtime
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 # x86_64 manylinux starts at glibc 2.5 (manylinux1); aarch64 at 2.17 (manylinux2014).
 _OLDEST_GLIBC_MINOR = {"x86_64": 5, "aarch64": 17}
@@ -59,6 +63,15 @@ class Target:
         tags = [f"manylinux_2_{minor}_{machine}" for minor in range(ceiling, _OLDEST_GLIBC_MINOR[machine] - 1, -1)]
         legacy = [f"{alias}_{machine}" for alias, minor in _LEGACY_ALIASES if minor >= _OLDEST_GLIBC_MINOR[machine]]
         return tuple(tags + legacy)
+
+    @property
+    def supported_tags(self) -> tuple[Tag, ...]:
+        """Every wheel tag the runtime loads, most preferred first, as packaging (and pip) rank them."""
+        from packaging.tags import compatible_tags, cpython_tags
+
+        version = self.runtime.python
+        platforms = list(self.platform_tags)
+        return (*cpython_tags(version, platforms=platforms), *compatible_tags(version, platforms=platforms))
 
     def loads_platform(self, tag: str) -> bool:
         """Whether a wheel platform tag (``manylinux_2_28_x86_64``, ``any``…) loads on the target."""
