@@ -21,7 +21,7 @@ from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
 from pip_lambda.plan.request import BuildRequest
-from pip_lambda.result import BuildResult
+from pip_lambda.result import BuildResult, Reused
 from pip_lambda.system.locks import target_lock
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
@@ -61,16 +61,16 @@ def check_request(request: BuildRequest) -> RequirementSet:
     return found
 
 
-def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan) -> reuse.Plan:
+def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, added: list[str]) -> reuse.Plan:
     """Assemble the site from the wheel store when possible, else let pip install everything."""
     root, inputs = plan.root, plan.inputs
     if root is not None and inputs is not None and not request.refresh:
         try:
             if plan.picks is None:
-                plan = replace(plan, picks=store.resolve_or_install(root, request))
+                plan = replace(plan, picks=store.resolve_or_install(root, inputs.request, added))
             assert plan.picks is not None
             with locked(root):
-                store.fill(root, request, plan.picks, inputs.lines)
+                store.fill(root, inputs.request, plan.picks, inputs.lines, added)
                 store.assemble(root, plan.picks, site)
             return plan
         except (store.StoreMiss, PipFailedError, OSError) as why:
@@ -134,7 +134,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     started = time.perf_counter()
     plan = reuse.prepare(request, found)
     if plan.reused is not None:
-        return _reused(request, plan, started)
+        return _reused(plan.reused, plan, started)
     timings: dict[str, float] = {}
     warnings: list[str] = []
     empty = empty_warning(found, request.code)
@@ -144,12 +144,13 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     if request.output is not None:
         clean_zip_debris(request.output)
     staging = create_staging(request.target_dir)
+    added: list[str] = []  # wheels this build adds to the store, removed again if it fails
     try:
         site = staging / "python" if request.layer else staging
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                plan = _install(request, site, Path(wheelhouse), plan)
+                plan = _install(request, site, Path(wheelhouse), plan, added)
         timings["pip"] = time.perf_counter() - started
         clean_site(site)
         add_code(request.code, site)
@@ -174,6 +175,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     except BaseException:
         with shielded():
             remove_ours(staging)
+            store.discard(plan.root, added)
         raise
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)
@@ -189,26 +191,15 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         trimmed_or_none,
         findings=findings,
     )
-    reuse.remember(plan, request, result)
+    reuse.remember(plan, result)
     return result
 
 
-def _reused(request: BuildRequest, plan: reuse.Plan, started: float) -> BuildResult:
+def _reused(earlier: BuildResult, plan: reuse.Plan, started: float) -> BuildResult:
     """The result of an earlier identical build, left in place or restored from the cache."""
-    summary = plan.reused or {}
-    result = BuildResult(
-        request,
-        tuple(reuse.reused_distributions(request, summary)),
-        summary["file_count"],
-        summary["unzipped_size"],
-        reuse.reused_zip(request, summary),
-        tuple(summary["warnings"]),
-        {"total": time.perf_counter() - started},
-        reused=summary["how"],
-        **reuse.reused_extras(BuildResult, summary),
-    )
-    if summary["how"] != "up to date":
-        reuse.remember(plan, request, result)
+    result = replace(earlier, timings={"total": time.perf_counter() - started})
+    if result.reused is not Reused.UP_TO_DATE:
+        reuse.remember(plan, result)
     return result
 
 
