@@ -115,13 +115,9 @@ def prepare(request: BuildRequest, found: RequirementSet) -> Plan:
     inputs = cachekey.compute(CacheRequest.of(request), found)
     if request.refresh:
         return Plan(root, inputs)
-    stamp = entries.read_stamp(root, request.target_dir, request.output, inputs.key)
-    stamped = _stamped_result(stamp, request) if stamp is not None else None
-    entry = entries.read_result(root, inputs.key) if request.output is not None else None
-    cached = _cached_result(entry, request) if entry is not None else None
-    known = stamp.known if stamp is not None and stamped is not None else None
-    if known is None and entry is not None and cached is not None:
-        known = entry.known
+    stamped = _stamped(root, request, inputs.key)
+    cached = _cached(root, request, inputs.key) if request.output is not None else None
+    known = stamped[0].known if stamped else cached[0].known if cached else None
     if known is None:
         return Plan(root, inputs)
     picks = None
@@ -133,24 +129,20 @@ def prepare(request: BuildRequest, found: RequirementSet) -> Plan:
         if picks != known.resolution:
             log.info("pip resolved to other distributions than the last build: rebuilding")
             return Plan(root, inputs, picks)
-    if stamp is not None and stamped is not None and _untouched(request, stamp):
+    if stamped and _untouched(request, stamped[0]):
         log.info("nothing changed since the last build: %s is up to date", request.output or request.target_dir)
-        return Plan(root, inputs, picks, replace(stamped, reused=Reused.UP_TO_DATE))
-    if entry is not None and cached is not None:
-        try:
-            with cache.locked(root):
-                restored = _restore(request, entry)
-        except cache.CacheUnavailable as error:
-            log.warning("%s (%s); building without it", error.strerror, error.filename)
-            return Plan(root, inputs, picks)
-        if restored:
-            log.info("reused the cached result of an identical build (key %s)", inputs.key[:12])
-            return Plan(root, inputs, picks, replace(cached, reused=Reused.FROM_CACHE))
+        return Plan(root, inputs, picks, replace(stamped[1], reused=Reused.UP_TO_DATE))
+    if cached and _restored(root, request, cached[0]):
+        log.info("reused the cached result of an identical build (key %s)", inputs.key[:12])
+        return Plan(root, inputs, picks, replace(cached[1], reused=Reused.FROM_CACHE))
     return Plan(root, inputs, picks)
 
 
-def _stamped_result(stamp: Stamp, request: BuildRequest) -> BuildResult | None:
-    """The result a stamp records, when it reads back whole and matches the zip the stamp saw."""
+def _stamped(root: Path, request: BuildRequest, key: str) -> tuple[Stamp, BuildResult] | None:
+    """The stamp this target and zip carry for ``key``, when it and its result read back whole and agree."""
+    stamp = entries.read_stamp(root, request.target_dir, request.output, key)
+    if stamp is None:
+        return None
     try:
         result = BuildResult.from_json(stamp.known.result, request)
     except Malformed as why:
@@ -158,22 +150,37 @@ def _stamped_result(stamp: Stamp, request: BuildRequest) -> BuildResult | None:
         return None
     if result.zip is not None and (stamp.zip is None or stamp.zip[0] != result.zip.size):
         return None
-    return result
+    return stamp, result
 
 
-def _cached_result(entry: ResultEntry, request: BuildRequest) -> BuildResult | None:
-    """The result an entry records, when it reads back whole and describes the entry's zip."""
+def _cached(root: Path, request: BuildRequest, key: str) -> tuple[ResultEntry, BuildResult] | None:
+    """The result cached under ``key``, when it reads back whole and describes its zip; else it is discarded."""
+    entry = entries.read_result(root, key)
+    if entry is None:
+        return None
     try:
         result = BuildResult.from_json(entry.known.result, request)
     except Malformed as why:
-        log.warning("the cached result %s is damaged (%s); rebuilding it", entry.folder.name[:12], why)
-        entries.discard_result(entry)
-        return None
-    if result.zip is None or (result.zip.sha256, result.zip.size) != (entry.zip_sha256, entry.zip_size):
+        log.debug("the record of the cached result is damaged: %s", why)
+        result = None
+    if (
+        result is None
+        or result.zip is None
+        or (result.zip.sha256, result.zip.size) != (entry.zip_sha256, entry.zip_size)
+    ):
         log.warning("the cached result %s is damaged; rebuilding it", entry.folder.name[:12])
         entries.discard_result(entry)
         return None
-    return result
+    return entry, result
+
+
+def _restored(root: Path, request: BuildRequest, entry: ResultEntry) -> bool:
+    try:
+        with cache.locked(root):
+            return _restore(request, entry)
+    except cache.CacheUnavailable as error:
+        log.warning("%s (%s); building without it", error.strerror, error.filename)
+        return False
 
 
 def _untouched(request: BuildRequest, stamp: Stamp) -> bool:

@@ -2,15 +2,17 @@
 
 Layout under the cache folder::
 
-    results/<key>/entry.json, result.zip   one finished build per cache key
+    results/<key>/entry.json, result.zip   one finished build per cache key (see entries.py)
     stamps/<hash of target and zip paths>.json   what a project's last build left, for no-op rebuilds
-    wheels/<sha256 of a wheel>/                  a wheel as pip unpacked it (see store.py)
+    wheels/<sha256 of a wheel>/                  a wheel as pip unpacked it, with .manifest.json (store.py)
 
 Every item is written in a temporary folder or file and renamed into place, so
-a reader sees a whole item or none; each carries a checksum checked before
-reuse.  Builds hold a shared lock, pruning an exclusive one, so an entry is
-never deleted under a build that is copying it.  Items are used least recently
-first when pruning; each use touches the item's mtime.
+a reader sees a whole item or none; every record carries a checksum and every
+file it describes a sha256, checked before reuse (jsondata.py).  Builds hold a
+shared lock, pruning an exclusive one, so an entry is never deleted under a
+build that is copying it; a cache that cannot be written is still read under a
+shared lock on its existing lock file.  Items are used least recently first
+when pruning; each use touches the item's mtime.
 """
 
 from __future__ import annotations
