@@ -151,9 +151,9 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
                 plan = _install(request, site, Path(wheelhouse), plan)
         timings["pip"] = time.perf_counter() - started
-        clean_site(site)
+        warnings.extend(clean_site(site))
         add_code(request.code, site)
-        trimmed = trim(site, request.trim, request.target, request.pip_args, _origin(request))
+        trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
         distributions = trimmed.distributions
         entries = collect_entries(staging, exclude=(MARKER,))

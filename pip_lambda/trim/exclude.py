@@ -66,8 +66,8 @@ def matching(paths: Iterable[str], patterns: Sequence[str]) -> list[str]:
 
 
 def distribution_files(site: Path, distribution: Distribution) -> set[str]:
-    """The files a distribution owns: those its RECORD lists, and everything in its ``.dist-info``."""
-    owned = {path for path in distribution.files if not path.startswith(("../", "/"))}
+    """The files a distribution owns: those its RECORD lists (confined to ``site``), and everything in its ``.dist-info``."""
+    owned = set(distribution.files)
     dist_info = site / distribution.dist_info
     owned.update(path.relative_to(site).as_posix() for path in dist_info.rglob("*") if path.is_file())
     return {path for path in owned if (site / path).is_file()}
