@@ -37,7 +37,7 @@ from pip_lambda.tree.staging import (
     remove_ours,
 )
 from pip_lambda.trim.bytecode import compile_interpreter
-from pip_lambda.trim.exclude import compile_pattern
+from pip_lambda.trim.exclude import compile_patterns
 from pip_lambda.trim.steps import trim
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
         check_output(request.output, request.target_dir)
     found = read_pip_args(request.pip_args)
     check_code_paths(request.code)
-    for pattern in request.trim.exclude:
-        compile_pattern(pattern)
+    compile_patterns(request.trim.exclude)
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)
     if request.output is not None:
