@@ -37,7 +37,7 @@ from pip_lambda.tree.staging import (
     remove_ours,
 )
 from pip_lambda.trim.bytecode import compile_interpreter
-from pip_lambda.trim.exclude import compile_pattern
+from pip_lambda.trim.exclude import compile_patterns
 from pip_lambda.trim.steps import trim
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
         check_output(request.output, request.target_dir)
     found = read_pip_args(request.pip_args)
     check_code_paths(request.code)
-    for pattern in request.trim.exclude:
-        compile_pattern(pattern)
+    compile_patterns(request.trim.exclude)
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)
     if request.output is not None:
@@ -151,9 +150,9 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
                 plan = _install(request, site, Path(wheelhouse), plan)
         timings["pip"] = time.perf_counter() - started
-        clean_site(site)
+        warnings.extend(clean_site(site))
         add_code(request.code, site)
-        trimmed = trim(site, request.trim, request.target, request.pip_args, _origin(request))
+        trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
         distributions = trimmed.distributions
         entries = collect_entries(staging, exclude=(MARKER,))

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pip_lambda.cache.storage import new_folder, publish, read_json, touch, write_json_atomic
@@ -27,7 +26,7 @@ from pip_lambda.pip.args import _pairs
 from pip_lambda.pip.requirements import RequirementLine
 from pip_lambda.pip.resolve import Pick, read_report, resolve
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
-from pip_lambda.tree.distributions import read_record
+from pip_lambda.tree.records import read_record
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,6 @@ _INDEX_OPTIONS = (
     "--trusted-host",
     "--pre",
 )
-# In pip's --target scheme, RECORD paths are relative to <scratch>/lib/python; data and scripts sit two levels up.
-_SCHEME_PURELIB = PurePosixPath("lib/python")
 
 
 class StoreMiss(Exception):
@@ -87,15 +84,6 @@ def _pin(pick: Pick) -> str:
     return f"{spec} --hash=sha256:{pick.sha256}"
 
 
-def _scheme_path(row: str) -> str | None:
-    """Where a RECORD row's file lies relative to the --target folder, or None when outside it."""
-    joined = os.path.normpath(_SCHEME_PURELIB / row)
-    if joined.startswith(".."):
-        return None
-    purelib = str(_SCHEME_PURELIB) + os.sep
-    return PurePosixPath(joined[len(purelib) :] if joined.startswith(purelib) else joined).as_posix()
-
-
 def _claims(site: Path, picks: Sequence[Pick]) -> dict[str, list[str]]:
     """sha256 of each wheel → the files it owns in ``site``; StoreMiss when the split is not exact."""
     by_name = {pick.name: pick for pick in picks}
@@ -107,7 +95,7 @@ def _claims(site: Path, picks: Sequence[Pick]) -> dict[str, list[str]]:
         pick = by_name.get(canonicalize_name(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]))
         if pick is None or pick.sha256 is None:
             raise StoreMiss(f"{dist_info.name} is not in pip's resolution")
-        files = [path for path in (_scheme_path(row) for row in read_record(dist_info)) if path]
+        files = list(read_record(dist_info).paths)
         for path in files:
             if path in owner or not (site / path).is_file():
                 raise StoreMiss(f"{path} is claimed twice or missing")
