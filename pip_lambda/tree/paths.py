@@ -3,10 +3,9 @@
 Every path a wheel supplies (RECORD rows, top-level names, ``.dist-info``
 names, entry points) is hostile until it has been through :func:`confined`:
 normalised, relative, and unable to leave the root it is joined to.  Files of a
-package are deleted only through :func:`remove_files` (or its one-file form
-:func:`remove_file`), which checks again, on the file system, that each file
-lies inside the root, never follows a symlink out of it, and then removes the
-folders it left empty inside the root.
+package are deleted only through :func:`remove_files`, which checks again, on
+the file system, that each file lies inside the root, never follows a symlink
+out of it, and then removes the folders it left empty inside the root.
 """
 
 from __future__ import annotations
@@ -76,11 +75,6 @@ def _resolved_inside(link: Path, real_root: Path) -> Path | None:
     return target if target.is_relative_to(real_root) else None
 
 
-def inside(root: Path, relative: str) -> Path | None:
-    """The path of ``relative`` under ``root`` when it stays there on this file system, else None (see :func:`located`)."""
-    return located(root, (relative,)).get(relative)
-
-
 def remove_files(root: Path, relatives: Iterable[str]) -> int:
     """Delete files (or symlinks) of the package at ``root`` and the folders they leave empty; the bytes removed.
 
@@ -103,11 +97,6 @@ def remove_files(root: Path, relatives: Iterable[str]) -> int:
             emptied.add(posixpath.dirname(confined(relative) or ""))
     _remove_empty_folders(root, emptied)
     return removed
-
-
-def remove_file(root: Path, relative: str) -> int:
-    """:func:`remove_files` for one file."""
-    return remove_files(root, (relative,))
 
 
 def _unlink(path: Path) -> int | None:
