@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import posixpath
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pip_lambda.archive.reader import open_zip
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
 from pip_lambda.checks.smoketest import ImportStatus, run_import_test, top_level_modules
 from pip_lambda.errors import UsageError, VerifyError
@@ -132,16 +132,13 @@ def verify_tree(root: Path, target: Target, layer: bool = False, options: Verify
 
 
 def verify_path(path: Path, target: Target, layer: bool = False, options: VerifyOptions | None = None) -> VerifyResult:
-    """Verify a zip file or a folder, built by any tool."""
+    """Verify a zip file or a folder, built by any tool; a zip is read defensively (archive.reader)."""
     if path.is_dir():
         return verify_tree(path, target, layer, options)
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give the zip file or folder to verify")
-    if not zipfile.is_zipfile(path):
-        raise UsageError(f"{path} is neither a zip file nor a folder", hint="give the zip file or folder to verify")
-    with tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(scratch)
+    with open_zip(path) as archive, tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
+        archive.extract(Path(scratch))
         return verify_tree(Path(scratch), target, layer, options)
 
 
