@@ -158,7 +158,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
-        findings = verify_build(staging, request.target, request.layer, request.verify)
+        findings = verify_build(staging, request.target, request.layer, request.verify, distributions)
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
