@@ -61,7 +61,9 @@ def check_request(request: BuildRequest) -> RequirementSet:
     return found
 
 
-def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan) -> reuse.Plan:
+def _install(
+    request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, found: RequirementSet
+) -> reuse.Plan:
     """Assemble the site from the wheel store when possible, else let pip install everything."""
     root, inputs = plan.root, plan.inputs
     if root is not None and inputs is not None and not request.refresh:
@@ -70,7 +72,7 @@ def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Pl
                 plan = replace(plan, picks=store.resolve_or_install(root, request))
             assert plan.picks is not None
             with locked(root):
-                store.fill(root, request, plan.picks, inputs.lines)
+                store.fill(root, request, plan.picks, found)
                 store.assemble(root, plan.picks, site)
             return plan
         except (store.StoreMiss, PipFailedError, OSError) as why:
@@ -149,7 +151,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                plan = _install(request, site, Path(wheelhouse), plan)
+                plan = _install(request, site, Path(wheelhouse), plan, found)
         timings["pip"] = time.perf_counter() - started
         clean_site(site)
         add_code(request.code, site)

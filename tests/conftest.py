@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
 import socket
 import struct
 import tarfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -184,6 +187,28 @@ def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
 def offline(wheelhouse: Path) -> list[str]:
     """pip arguments that keep pip on the local wheelhouse."""
     return ["--no-index", "--find-links", str(wheelhouse)]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Path], str]]:
+    """Serve a folder over HTTP on 127.0.0.1: pip reads its listing as find-links, the cache key cannot list it."""
+    servers: list[ThreadingHTTPServer] = []
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    def start(folder: Path) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 def zip_names(path: Path) -> list[str]:
