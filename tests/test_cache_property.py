@@ -383,7 +383,6 @@ def test_after_any_input_change_the_cached_zip_is_the_fresh_zip(built, isolated,
     assert (built.project / "build/lambda.zip").read_bytes() == (built.project / "build/fresh/lambda.zip").read_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason="cache/key._find_links is rewritten on another branch to list these folders")
 @pytest.mark.parametrize("link", ["a file:// URL", "a relative -f in a nested requirements file"])
 def test_a_wheel_added_to_any_find_links_folder_pip_reads_is_keyed(built, isolated, link):
     vendor = built.project / "vendor"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pip_lambda.errors import EXIT_USAGE
-from pip_lambda.trim.exclude import compile_pattern
+from pip_lambda.trim.exclude import matching
 
 from conftest import make_wheel, zip_names
 
@@ -35,17 +35,39 @@ from conftest import make_wheel, zip_names
         ("[!a]b.py", "pkg/cb.py", True),
         ("[!a]b.py", "pkg/ab.py", False),
         ("*.dist-info", "pkg-1.0.dist-info/METADATA", True),
+        ("docs/", "pkg/docs/index.rst", True),
+        ("pkg/**", "pkg/a/b.py", True),
+        ("a*", "xa/b.py", False),
+        ("\\!x.py", "pkg/!x.py", True),
     ],
 )
 def test_patterns_match_like_gitignore(pattern, path, excluded):
-    assert bool(compile_pattern(pattern).fullmatch(path)) is excluded
+    assert (matching([path], [pattern]) == [path]) is excluded
 
 
-def test_an_empty_pattern_is_refused(project, run):
+def test_a_later_negated_pattern_brings_a_file_back():
+    paths = ["README.md", "pkg/NOTES.md", "pkg/a.py"]
+    assert matching(paths, ["*.md", "!README.md"]) == ["pkg/NOTES.md"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("/", "matches nothing"),
+        ("#comment", "matches nothing"),
+        ("a[", "matches nothing"),
+        ("[z-a]x", "is not a valid pattern (bad character range z-a)"),
+        ("!", "is not a valid pattern"),
+        ("pkg\\", "is not a valid pattern"),
+    ],
+)
+def test_a_bad_pattern_is_one_usage_line_before_pip_runs(project, run, pattern, message):
     (project / "app.py").write_text("x = 1\n")
-    result = run("install", "--runtime", "python3.12", "--exclude", "/", "--code", "app.py")
-    assert result.exit_code == EXIT_USAGE
-    assert "--exclude '/' matches nothing" in result.err
+    result = run("install", "--runtime", "python3.12", "--exclude", pattern, "--code", "app.py", "nosuchpkg")
+    assert result.exit_code == EXIT_USAGE, result.err
+    assert f"--exclude {pattern!r} {message}" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not (project / "build").exists()
 
 
 @pytest.fixture(scope="module")

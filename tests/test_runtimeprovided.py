@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.trim.runtime_provided import requested_requirements
+from pip_lambda.pip.requirements import read_requirements
+from pip_lambda.trim.runtime_provided import requested
 
 from conftest import make_wheel, zip_names
 
@@ -121,10 +122,19 @@ def test_an_unpinned_boto3_does_not_warn(project, run, local):
     assert "warning" not in result.err
 
 
-def test_requirements_files_are_read_for_pins(tmp_path):
+def test_pins_come_from_the_builds_requirement_set(tmp_path):
+    (tmp_path / "base.txt").write_text("boto3==1.34.0  # pinned\n")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(
-        "# pinned\n-i https://example.org/simple\nboto3==1.34.0  # comment\nrequests --hash=sha256:00\n./local\n"
+        "-r base.txt\n-i https://example.org/simple\nrequests \\\n  >=2\n./wheels/x-1.0-py3-none-any.whl\n"
     )
-    found = requested_requirements(["botocore>=1.3"], [str(requirements)])
-    assert [str(requirement) for requirement in found] == ["botocore>=1.3", "boto3==1.34.0", "requests"]
+    found = read_requirements([str(requirements)], command_line=["botocore>=1.3"])
+    assert [str(requirement) for requirement in requested(found)] == ["botocore>=1.3", "boto3==1.34.0", "requests>=2"]
+
+
+def test_a_pin_in_a_nested_requirements_file_warns(project, run, local):
+    (project / "base.txt").write_text("boto3==1.35.0\n")
+    (project / "requirements.txt").write_text("-r base.txt\n")
+    result = run("install", *local, "-r", "requirements.txt", "--exclude-runtime-provided")
+    assert result.exit_code == 0, result.err
+    assert "warning: --exclude-runtime-provided: boto3==1.35.0 (your requirements)" in result.err

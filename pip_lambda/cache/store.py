@@ -37,28 +37,14 @@ from pip_lambda.cache.storage import (
     remove_item,
     touch,
 )
-from pip_lambda.pip.args import _pairs
-from pip_lambda.pip.requirements import RequirementLine
+from pip_lambda.pip.args import PipArgs
+from pip_lambda.pip.requirements import RequirementSet, files_looks
 from pip_lambda.pip.resolve import Pick, read_report, resolve
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
-from pip_lambda.tree.distributions import read_record
 from pip_lambda.tree.paths import confined
-from pip_lambda.tree.records import target_scheme_path
+from pip_lambda.tree.records import read_record
 
 log = logging.getLogger(__name__)
-
-_FILE_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint"})
-# Requirement-file options that tell pip where to look; they must reach the run that fills the store.
-_INDEX_OPTIONS = (
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "--no-index",
-    "--trusted-host",
-    "--pre",
-)
 
 
 class StoreMiss(Exception):
@@ -116,24 +102,9 @@ def _usable(root: Path, pick: Pick) -> bool:
     return False
 
 
-def _fill_options(passthrough: Sequence[str], lines: Sequence[RequirementLine]) -> list[str]:
-    """pip's arguments without requirements, plus the index options found in requirement files."""
-    options: list[str] = []
-    for option, value, raw in _pairs(passthrough):
-        if option is None or option in _FILE_OPTIONS:
-            continue
-        del value
-        options.extend(raw)
-    for line in lines:
-        words = line.text.split(None, 1) if " " in line.text else line.text.split("=", 1)
-        if words[0] not in _INDEX_OPTIONS:
-            continue
-        if words[0] in ("-f", "--find-links") and len(words) > 1:
-            beside = Path(line.source).parent / words[1].strip()
-            options += [words[0], str(beside) if beside.exists() else words[1].strip()]
-        else:
-            options += [word.strip() for word in words]
-    return options
+def _fill_options(pip_args: PipArgs, found: RequirementSet, scratch: Path) -> list[str]:
+    """pip's arguments without requirements, and where the requirement files tell pip to look (a file in ``scratch``)."""
+    return [*pip_args.without_requirements(), *files_looks(found, scratch)]
 
 
 def _pin(pick: Pick) -> str:
@@ -154,7 +125,7 @@ def _claims(site: Path, picks: Sequence[Pick]) -> dict[str, list[str]]:
         pick = by_name.get(canonicalize_name(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]))
         if pick is None or pick.sha256 is None:
             raise StoreMiss(f"{dist_info.name} is not in pip's resolution")
-        files = [path for path in (target_scheme_path(row) for row in read_record(dist_info)) if path]
+        files = list(read_record(dist_info).paths)
         for path in files:
             if path in owner or not (site / path).is_file():
                 raise StoreMiss(f"{path} is claimed twice or missing")
@@ -184,9 +155,7 @@ def _publish_entry(root: Path, sha256: str, site: Path, files: Sequence[str], ad
         added.append(sha256)
 
 
-def fill(
-    root: Path, request: CacheRequest, picks: Sequence[Pick], lines: Sequence[RequirementLine], added: list[str]
-) -> None:
+def fill(root: Path, request: CacheRequest, picks: Sequence[Pick], found: RequirementSet, added: list[str]) -> None:
     """Unpack, with pip, every picked wheel the store does not have yet; ``added`` gets their sha256."""
     if any(pick.sha256 is None for pick in picks):
         raise StoreMiss("a distribution comes from a folder or a VCS checkout, without a wheel hash")
@@ -198,7 +167,7 @@ def fill(
         pins = Path(scratch, "pins.txt")
         pins.write_text("".join(f"{_pin(pick)}\n" for pick in missing), "utf-8")
         site = Path(scratch, "site")
-        options = [*_fill_options(request.pip_args.passthrough, lines), "--no-deps", "-r", str(pins)]
+        options = [*_fill_options(request.pip_args, found, Path(scratch)), "--no-deps", "-r", str(pins)]
         command = install_command(request.target, site, options, request.pip_args.platforms)
         log.info("installing %d new distribution(s) with pip: %s", len(missing), ", ".join(p.name for p in missing))
         run_pip(command, pip_environment(request.target), stream=request.verbose)

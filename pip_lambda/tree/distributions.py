@@ -1,11 +1,21 @@
-"""The distributions installed in a package tree, read from their ``.dist-info`` folders."""
+"""The distributions installed in a package tree, read from their ``.dist-info`` folders.
+
+Metadata is read through ``importlib.metadata``; the files of a distribution
+come from :mod:`pip_lambda.tree.records`, so every one of them is a path
+inside the tree.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pip_lambda.tree.records import dist_info_folders, read_record, update_record
+
+if TYPE_CHECKING:
+    from importlib.metadata import PackageMetadata
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,7 @@ class Distribution:
     dist_info: str
     """Path of the ``.dist-info`` folder, relative to the site folder."""
     files: tuple[str, ...]
+    """Paths relative to the site folder, each confined to it."""
     size: int
     """Bytes of the listed files that exist."""
 
@@ -30,30 +41,65 @@ class Distribution:
         return f"{self.name}=={self.version}"
 
 
-def read_record(dist_info: Path) -> list[str]:
-    record = dist_info / "RECORD"
-    if not record.is_file():
-        return [str(path.relative_to(dist_info.parent)) for path in dist_info.rglob("*") if path.is_file()]
-    return [row[0] for row in csv.reader(io.StringIO(record.read_text("utf-8", errors="replace"))) if row]
+def read_metadata(dist_info: Path) -> PackageMetadata | None:
+    """The METADATA of a ``.dist-info`` folder, or None when it is missing or not UTF-8."""
+    from importlib.metadata import PathDistribution  # here, so a no-op rebuild starts faster
+
+    if not (dist_info / "METADATA").is_file():
+        return None
+    try:
+        return PathDistribution(dist_info).metadata
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def read_distribution(dist_info: Path) -> Distribution:
-    from email.parser import HeaderParser
-
-    metadata = HeaderParser().parsestr((dist_info / "METADATA").read_text("utf-8", errors="replace"))
+    metadata = read_metadata(dist_info)
     site = dist_info.parent
-    files = tuple(read_record(dist_info))
+    if (dist_info / "RECORD").is_file():
+        files = read_record(dist_info).paths
+    else:
+        files = tuple(path.relative_to(site).as_posix() for path in sorted(dist_info.rglob("*")) if path.is_file())
     size = sum((site / path).stat().st_size for path in files if (site / path).is_file())
     return Distribution(
-        name=metadata.get("Name", dist_info.name.split("-")[0]),
-        version=metadata.get("Version", "?"),
+        name=_first(metadata, "Name") or dist_info.name.split("-")[0],
+        version=_first(metadata, "Version") or "?",
         dist_info=dist_info.name,
         files=files,
         size=size,
     )
 
 
+def _first(metadata: PackageMetadata | None, field: str) -> str | None:
+    values = None if metadata is None else metadata.get_all(field)
+    return str(values[0]) if values else None
+
+
 def find_distributions(site: Path) -> list[Distribution]:
     """Every distribution in ``site``, sorted by name."""
-    found = [read_distribution(path) for path in site.glob("*.dist-info") if (path / "METADATA").is_file()]
+    found = [read_distribution(path) for path in dist_info_folders(site) if (path / "METADATA").is_file()]
     return sorted(found, key=lambda dist: dist.key)
+
+
+def update_records(site: Path, changed: Collection[str] = ()) -> list[str]:
+    """Bring every RECORD in ``site`` in line with the tree (see :func:`update_record`); a warning per distribution whose RECORD named paths outside it."""
+    warnings = []
+    for dist_info in dist_info_folders(site):
+        escaping = update_record(site, dist_info, changed)
+        if escaping:
+            warnings.append(_escape_warning(read_distribution(dist_info), escaping))
+    return warnings
+
+
+def _escape_warning(distribution: Distribution, rows: Sequence[str]) -> str:
+    shown = ", ".join(repr(_shortened(row)) for row in rows[:3]) + (
+        f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    )
+    return (
+        f"{distribution}: its RECORD names {len(rows)} path(s) outside the package ({shown}); "
+        "those rows were dropped and nothing outside the package was touched"
+    )
+
+
+def _shortened(row: str, width: int = 60) -> str:
+    return row if len(row) <= width else f"{row[: width // 2 - 1]}…{row[-(width // 2 - 1) :]}"

@@ -1,13 +1,15 @@
 """``--exclude PATTERN`` and ``--exclude-package NAME``: what to leave out of the package, by path or by distribution.
 
-Patterns follow .gitignore habits, matched against paths relative to the
-package root (the ``python/`` folder of a layer):
+Patterns are .gitignore patterns (``pathspec``'s implementation of git's
+rules), matched against paths relative to the package root (the ``python/``
+folder of a layer):
 
 - a pattern without ``/`` matches a file or folder name at any depth
   (``*.md``, ``tests``);
 - a pattern with ``/`` matches from the root (``numpy/doc``, ``pkg/*/fixtures``);
 - ``*`` and ``?`` stay within one path component, ``**`` spans any number;
-- a matching folder takes everything under it.
+- a matching folder takes everything under it;
+- ``!`` brings back what an earlier pattern left out, ``\\`` escapes the next character.
 """
 
 from __future__ import annotations
@@ -17,57 +19,37 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+from pathspec import GitIgnoreSpec
 
 from pip_lambda.errors import UsageError
 from pip_lambda.tree.distributions import Distribution
 
+_HINT = "give a .gitignore pattern such as '*.md' or 'pkg/docs'"
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A regular expression that fully matches the paths ``pattern`` excludes."""
-    text = pattern.replace("\\", "/").strip()
-    anchored = "/" in text.rstrip("/")
-    text = text.strip("/")
-    if not text:
-        raise UsageError(f"--exclude {pattern!r} matches nothing", hint="give a glob such as '*.md' or 'pkg/docs'")
-    parts: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if text.startswith("**/", index):
-            parts.append("(?:[^/]+/)*")
-            index += 3
-            continue
-        if text.startswith("**", index):
-            parts.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            parts.append("[^/]*")
-        elif char == "?":
-            parts.append("[^/]")
-        elif char == "[" and "]" in text[index + 2 :]:
-            end = text.index("]", index + 2)
-            members = text[index + 1 : end]
-            negated = members.startswith("!")
-            members = re.sub(r"([\\\]^])", r"\\\1", members[1:] if negated else members)
-            parts.append(f"[{'^/' if negated else ''}{members}]")
-            index = end
-        else:
-            parts.append(re.escape(char))
-        index += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(f"{prefix}{''.join(parts)}(?:/.*)?", re.DOTALL)
+
+def compile_patterns(patterns: Sequence[str]) -> GitIgnoreSpec:
+    """The patterns as one .gitignore specification; a pattern that is invalid or can match nothing is a UsageError."""
+    for pattern in patterns:
+        try:
+            compiled = GitIgnoreSpec.from_lines([pattern])
+        except re.error as error:
+            raise UsageError(f"--exclude {pattern!r} is not a valid pattern ({error.msg})", hint=_HINT) from None
+        except ValueError:
+            raise UsageError(f"--exclude {pattern!r} is not a valid pattern", hint=_HINT) from None
+        if all(part.include is None for part in compiled.patterns):
+            # An empty pattern, a comment, a lone '/' or an unclosed '[' matches nothing in .gitignore either.
+            raise UsageError(f"--exclude {pattern!r} matches nothing", hint=_HINT)
+    return GitIgnoreSpec.from_lines(patterns)
 
 
 def matching(paths: Iterable[str], patterns: Sequence[str]) -> list[str]:
-    """The paths (relative, with ``/``) that any of ``patterns`` excludes."""
-    compiled = [compile_pattern(pattern) for pattern in patterns]
-    return [path for path in paths if any(regex.fullmatch(path) for regex in compiled)]
+    """The paths (relative, with ``/``) that ``patterns`` exclude."""
+    return list(compile_patterns(patterns).match_files(paths))
 
 
 def distribution_files(site: Path, distribution: Distribution) -> set[str]:
-    """The files a distribution owns: those its RECORD lists, and everything in its ``.dist-info``."""
-    owned = {path for path in distribution.files if not path.startswith(("../", "/"))}
+    """The files a distribution owns: those its RECORD lists (confined to ``site``), and everything in its ``.dist-info``."""
+    owned = set(distribution.files)
     dist_info = site / distribution.dist_info
     owned.update(path.relative_to(site).as_posix() for path in dist_info.rglob("*") if path.is_file())
     return {path for path in owned if (site / path).is_file()}

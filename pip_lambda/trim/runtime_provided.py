@@ -12,19 +12,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from pip_lambda.pip.requirements import RequirementSet
+from pip_lambda.plan.runtimes import runtime_provided
 from pip_lambda.plan.target import Target
-from pip_lambda.tree.distributions import Distribution
+from pip_lambda.tree.distributions import Distribution, read_metadata
 
 log = logging.getLogger(__name__)
 
-SDK = ("boto3", "botocore", "s3transfer", "jmespath")
+SDK = runtime_provided().excluded
 """Provided by every Lambda Python runtime, in a version that depends on the runtime and Region."""
 
 
@@ -43,15 +44,16 @@ class _Metadata:
 
 
 def _metadata(site: Path, distribution: Distribution) -> _Metadata:
-    text = (site / distribution.dist_info / "METADATA").read_text("utf-8", errors="replace")
-    headers = HeaderParser().parsestr(text)
+    metadata = read_metadata(site / distribution.dist_info)
+    if metadata is None:
+        return _Metadata((), ())
     requires = []
-    for line in headers.get_all("Requires-Dist") or []:
+    for line in metadata.get_all("Requires-Dist") or []:
         try:
             requires.append(Requirement(line))
         except InvalidRequirement:
             log.debug("%s: ignoring unparsable Requires-Dist %r", distribution, line)
-    return _Metadata(tuple(requires), tuple(headers.get_all("Provides-Extra") or []))
+    return _Metadata(tuple(requires), tuple(metadata.get_all("Provides-Extra") or []))
 
 
 def _applies(marker: Marker | None, environment: dict[str, str], extras: Iterable[str]) -> bool:
@@ -123,25 +125,12 @@ def pin_warning(pins: Sequence[str]) -> str:
     )
 
 
-def requested_requirements(specifiers: Sequence[str], files: Sequence[str]) -> list[Requirement]:
-    """Requirements given on the command line and in ``-r``/``-c`` files, as far as they parse.
-
-    Only lines that are plain requirements count; options, URLs and nested
-    files are pip's business and are skipped.
-    """
-    lines = list(specifiers)
-    for name in files:
-        path = Path(name)
-        if "://" in name or not path.is_file():
-            continue
-        for raw in path.read_text("utf-8", errors="replace").splitlines():
-            line = raw.split(" #", 1)[0].strip()
-            if line and not line.startswith(("#", "-")):
-                lines.append(line.split(" --", 1)[0])
+def requested(requirements: RequirementSet) -> list[Requirement]:
+    """The build's requirements (command line and ``-r`` files, not constraints) that name a distribution."""
     found = []
-    for line in lines:
+    for line in requirements.requirements:
         try:
-            found.append(Requirement(line))
+            found.append(Requirement(line.text))
         except InvalidRequirement:
-            continue
+            continue  # a wheel file or a URL: no specifier to read
     return found

@@ -2,17 +2,14 @@
 
 Order matters and is fixed: whole distributions first (runtime-provided, then
 --exclude-package, both by RECORD), then --exclude patterns, then the slim
-rules, then RECORD is brought back in line with the tree, then --strip, and
---compile last so only code that ships gets bytecode.  The host's
-``__pycache__`` is gone already (postprocess.clean_site runs before).
+rules, then --strip, and --compile last so only code that ships gets bytecode.
+Files go only through :func:`pip_lambda.tree.paths.remove_files`, and every
+RECORD is brought back in line with the tree after each step.  The host's
+``__pycache__`` is gone already (tree.clean.clean_site runs before).
 """
 
 from __future__ import annotations
 
-import base64
-import csv
-import hashlib
-import io
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,11 +17,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from pip_lambda.pip.args import PipArgs
+from pip_lambda.pip.requirements import RequirementSet
 from pip_lambda.plan.request import TrimOptions
 from pip_lambda.plan.target import Target
-from pip_lambda.tree.clean import rewrite_record
-from pip_lambda.tree.distributions import Distribution, find_distributions
+from pip_lambda.tree.distributions import Distribution, find_distributions, update_records
+from pip_lambda.tree.paths import remove_files
 from pip_lambda.tree.staging import MARKER
 from pip_lambda.trim import bytecode, exclude, slim
 from pip_lambda.trim import runtime_provided as runtimeprovided
@@ -41,7 +38,7 @@ class TrimResult:
     left_out: tuple[str, ...]
     """Distributions removed whole, as ``name==version``."""
     distributions: tuple[Distribution, ...]
-    """What remains installed."""
+    """What remains installed, with the files each RECORD listed before --slim's ``record`` rule removed it."""
     warnings: tuple[str, ...] = ()
 
 
@@ -55,43 +52,34 @@ def tree_size(site: Path) -> int:
     return sum((site / name).lstat().st_size for name in all_files(site))
 
 
-def remove(site: Path, paths: Iterable[str]) -> int:
+def remove(site: Path, paths: Iterable[str], warnings: list[str]) -> int:
     """Delete files (relative paths) and the folders they leave empty, then drop their RECORD rows; the bytes saved."""
     before = tree_size(site)
-    parents: set[Path] = set()
-    for relative in paths:
-        path = site / relative
-        if path.is_file() or path.is_symlink():
-            path.unlink()
-            parents.update(parent for parent in path.parents if parent != site and site in parent.parents)
-    for folder in sorted(parents, key=lambda folder: len(folder.parts), reverse=True):
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-    for record in site.glob("*.dist-info/RECORD"):
-        rewrite_record(record, site)
+    remove_files(site, paths)
+    warnings.extend(update_records(site))
     return before - tree_size(site)
 
 
-def trim(site: Path, options: TrimOptions, target: Target, pip_args: PipArgs, origin: str) -> TrimResult:
-    """Apply the options to the installed tree at ``site``; ``origin`` is where Lambda sees it."""
+def trim(site: Path, options: TrimOptions, target: Target, requirements: RequirementSet, origin: str) -> TrimResult:
+    """Apply the options to the installed tree at ``site``; ``requirements`` are the build's, ``origin`` is where Lambda sees it."""
     if not options.active:
         return TrimResult(0, 0, (), (), tuple(find_distributions(site)))
     size_before = tree_size(site)
     saved: list[tuple[str, int]] = []
     warnings: list[str] = []
-    leaving = _remove_distributions(site, options, target, pip_args, saved, warnings)
+    leaving = _remove_distributions(site, options, target, requirements, saved, warnings)
     if options.exclude:
-        saved.append(("exclude", remove(site, exclude.matching(all_files(site), options.exclude))))
+        saved.append(("exclude", remove(site, exclude.matching(all_files(site), options.exclude), warnings)))
     slimmed = slim.plan(site, _owned(site, find_distributions(site))) if options.slim else {}
     for rule, paths in slimmed.items():
         if rule != "record":
-            saved.append((f"slim:{rule}", remove(site, paths)))
+            saved.append((f"slim:{rule}", remove(site, paths, warnings)))
     if options.strip:
         saved.append(("strip", _strip(site, target, warnings)))
     # Read while RECORD still lists each distribution's files, so their sizes are known.
     distributions = find_distributions(site)
     if "record" in slimmed:
-        saved.append(("slim:record", remove(site, slimmed["record"])))
+        saved.append(("slim:record", remove(site, slimmed["record"], warnings)))
     if options.compile:
         saved.append(("compile", -_compile(site, options, target, origin)))
     size_after = tree_size(site)
@@ -109,7 +97,7 @@ def _remove_distributions(
     site: Path,
     options: TrimOptions,
     target: Target,
-    pip_args: PipArgs,
+    requirements: RequirementSet,
     saved: list[tuple[str, int]],
     warnings: list[str],
 ) -> list[Distribution]:
@@ -117,11 +105,10 @@ def _remove_distributions(
     leaving: list[Distribution] = []
     if options.exclude_runtime_provided:
         distributions = find_distributions(site)
-        requested = runtimeprovided.requested_requirements(pip_args.requirements, pip_args.requirement_files)
-        planned = runtimeprovided.plan(site, distributions, target, requested)
+        planned = runtimeprovided.plan(site, distributions, target, runtimeprovided.requested(requirements))
         if planned.pins:
             warnings.append(runtimeprovided.pin_warning(planned.pins))
-        saved.append(("runtime-provided", _leave_out(site, planned.leaving, distributions)))
+        saved.append(("runtime-provided", _leave_out(site, planned.leaving, distributions, warnings)))
         leaving.extend(planned.leaving)
     if options.exclude_packages:
         distributions = find_distributions(site)
@@ -132,7 +119,7 @@ def _remove_distributions(
             for name in missing
             if canonicalize_name(name) not in already
         )
-        saved.append(("exclude-package", _leave_out(site, chosen, distributions)))
+        saved.append(("exclude-package", _leave_out(site, chosen, distributions, warnings)))
         leaving.extend(chosen)
     return leaving
 
@@ -153,11 +140,13 @@ def _owned(site: Path, distributions: Sequence[Distribution]) -> set[str]:
     return owned
 
 
-def _leave_out(site: Path, leaving: Sequence[Distribution], installed: Sequence[Distribution]) -> int:
+def _leave_out(
+    site: Path, leaving: Sequence[Distribution], installed: Sequence[Distribution], warnings: list[str]
+) -> int:
     if leaving:
         log.info("leaving out %s", ", ".join(str(dist) for dist in leaving))
     staying = [dist for dist in installed if dist not in leaving]
-    return remove(site, exclude.files_of(site, leaving, staying))
+    return remove(site, exclude.files_of(site, leaving, staying), warnings)
 
 
 def _strip(site: Path, target: Target, warnings: list[str]) -> int:
@@ -176,24 +165,5 @@ def _strip(site: Path, target: Target, warnings: list[str]) -> int:
             "--strip left %d file(s) as they were (strip failed or a check did not pass; -v says why)", len(result.kept)
         )
     log.debug("--strip: %d stripped, %d had nothing to strip", len(result.stripped), len(result.unchanged))
-    _refresh_records(site, set(result.stripped))
+    warnings.extend(update_records(site, changed=set(result.stripped)))
     return before - tree_size(site)
-
-
-def _refresh_records(site: Path, changed: set[str]) -> None:
-    """Give stripped files their new hash and size in RECORD."""
-    if not changed:
-        return
-    for record in site.glob("*.dist-info/RECORD"):
-        rows = list(csv.reader(io.StringIO(record.read_text("utf-8"))))
-        if not any(row and row[0] in changed for row in rows):
-            continue
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        for row in rows:
-            if row and row[0] in changed:
-                data = (site / row[0]).read_bytes()
-                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-                row = [row[0], f"sha256={digest}", str(len(data))]
-            writer.writerow(row)
-        record.write_text(out.getvalue(), "utf-8")

@@ -112,9 +112,16 @@ def strip_one(path: Path, tool: str) -> Outcome:
         copy.unlink(missing_ok=True)
 
 
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
 def strip_files(site: Path, candidates: Sequence[str], target: Target) -> StripResult:
-    """Strip each ELF file among ``candidates`` (relative paths), when a ``strip`` exists."""
-    elves = [path for path in candidates if (site / path).is_file() and is_elf(site / path)]
+    """Strip each ELF file among ``candidates`` (relative paths), when a ``strip`` exists.
+
+    Only regular files: a symlink is left as it is (its target, when in the package, is a candidate itself).
+    """
+    elves = [path for path in candidates if _regular(site / path) and is_elf(site / path)]
     tool = find_strip(target)
     if tool is None:
         return StripResult((), (), tuple(elves), None)
