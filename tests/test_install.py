@@ -220,6 +220,7 @@ def test_failed_build_keeps_the_last_good_zip_and_target(project, run, offline):
     assert installed(project) == {"purepkg"}
     assert sorted(path.name for path in (project / "build").iterdir()) == [
         ".lambda.pip-lambda.lock",
+        ".lambda.zip.pip-lambda.lock",
         "lambda",
         "lambda.zip",
     ]

@@ -17,7 +17,7 @@ from pip_lambda.cli.terminal import end_status, paint, use_colour
 from pip_lambda.cli.verify import run_verify
 from pip_lambda.errors import PipLambdaError, UsageError
 from pip_lambda.system.redact import redact, remember, remember_environment
-from pip_lambda.system.signals import Terminated, signals_raise
+from pip_lambda.system.signals import Terminated, forget_replacements, signals_raise, stop_outcome
 
 log = logging.getLogger("pip_lambda")
 
@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = COMMANDS.get(args[0])
     remember_environment(os.environ)
     remember(args)
+    forget_replacements()
     try:
         with signals_raise():
             if command is None:
@@ -65,11 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         end_status()
-        print("error: interrupted; the previous package was left as it was", file=sys.stderr)
+        print(f"error: interrupted; {stop_outcome()}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Terminated as stopped:
         end_status()
-        print(f"error: stopped by {stopped.name}; the previous package was left as it was", file=sys.stderr)
+        print(f"error: stopped by {stopped.name}; {stop_outcome()}", file=sys.stderr)
         return stopped.exit_code
     except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
         end_status()
@@ -80,11 +81,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED
-
-
-def entrypoint() -> None:
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    entrypoint()
