@@ -8,6 +8,7 @@ no traceback was printed, and that the previous zip and target are unchanged.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,7 @@ class Case:
 
 
 HASH = "sha256:" + "0" * 64
+UNDECODABLE = os.fsdecode(b"caf\xe9.py")
 
 CASES = [
     Case("malformed-line-in-file", ("-r", "req.txt"), EXIT_USAGE, "req.txt:2: invalid requirement 'purepkg >=< 1'",
@@ -165,6 +167,26 @@ CASES = [
     Case("config-unbalanced-quote", ("purepkg",), EXIT_USAGE, "environment variable PIP_LAMBDA_CODE: code = \"'\": No closing quotation",
          env=(("PIP_LAMBDA_CODE", "'"),)),
     Case("unknown-named-target", ("--name", "api", "purepkg"), EXIT_USAGE, "no named target 'api'"),
+    Case("source-date-epoch-superscript-digit", ("--code", "app.py"), EXIT_USAGE, "SOURCE_DATE_EPOCH='²' is not a whole number",
+         env=(("SOURCE_DATE_EPOCH", "²"),)),
+    Case("source-date-epoch-after-2107", ("--code", "app.py"), EXIT_USAGE, "SOURCE_DATE_EPOCH='4354819200' is after 2107-12-31",
+         env=(("SOURCE_DATE_EPOCH", "4354819200"),)),
+    Case("source-date-epoch-huge", ("--code", "app.py"), EXIT_USAGE, "SOURCE_DATE_EPOCH='999999999999999999999' is after 2107-12-31",
+         env=(("SOURCE_DATE_EPOCH", "999999999999999999999"),)),
+    Case("config-verbose-superscript-digit", ("--code", "app.py"), EXIT_USAGE, "verbose must be a whole number (0 or more), not '²'",
+         _write("setup.cfg", "[pip-lambda]\nverbose = ²\n")),
+    Case("config-quiet-overflow", ("--code", "app.py"), EXIT_USAGE, "quiet is more than 3",
+         _write("pyproject.toml", "[tool.pip-lambda]\nquiet = 99999999999999999999999\n")),
+    Case("config-quiet-too-many", ("--code", "app.py"), EXIT_USAGE, "quiet = 9999999999 is more than 3",
+         env=(("PIP_LAMBDA_QUIET", "9999999999"),)),
+    Case("config-target-of-unknown-user", ("--code", "app.py"), EXIT_USAGE, "target = '~nosuchuser/x': there is no home folder for nosuchuser",
+         _write("pyproject.toml", '[tool.pip-lambda]\ntarget = "~nosuchuser/x"\n')),
+    Case("config-target-with-nul", ("--code", "app.py"), EXIT_USAGE, "target = 'a\\x00b' holds a NUL character",
+         _write("pyproject.toml", '[tool.pip-lambda]\ntarget = "a\\u0000b"\n')),
+    Case("code-with-undecodable-name", ("--code", UNDECODABLE), EXIT_USAGE, "--code caf\\xe9.py: the name caf\\xe9.py is not valid UTF-8",
+         _write(UNDECODABLE, "x = 1\n")),
+    Case("code-folder-holding-an-undecodable-name", ("--code", "src"), EXIT_USAGE, "the name caf\\xe9.py is not valid UTF-8",
+         _all(_folder("src", "app.py"), _write(f"src/{UNDECODABLE}", "x = 1\n"))),
 ]  # fmt: skip
 
 

@@ -34,6 +34,7 @@ CHUNK = 1 << 20
 WINDOW_BYTES = 64 << 20
 _WINDOW = 32 << 10
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
+ZIP_END = 4354819198  # 2107-12-31T23:59:58Z, the latest
 
 # Formats that are compressed already: deflating them again costs time and saves nothing.
 _COMPRESSED_SUFFIXES = frozenset(
@@ -63,7 +64,14 @@ def create_temporary_zip(output: Path) -> tuple[int, Path]:
 
 
 def check_name(name: str) -> None:
-    """Refuse a member name that could land outside the folder it is unzipped into."""
+    """Refuse a member name that could land outside the folder it is unzipped into, or that is not text."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePathError(
+            f"refusing to write the zip member {name!a}: its name is not valid UTF-8",
+            hint="rename the file; a zip for Lambda holds UTF-8 names",
+        ) from None
     parts = name.rstrip("/").split("/")
     if (
         not name
@@ -163,12 +171,14 @@ def zip_time(source_date_epoch: str | None = None) -> tuple[int, int]:
     epoch = ZIP_EPOCH
     raw = os.environ.get("SOURCE_DATE_EPOCH") if source_date_epoch is None else source_date_epoch
     if raw:
-        if not raw.strip().isdigit():
-            raise UsageError(
-                f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970",
-                hint="set it to an integer such as $(git log -1 --format=%ct), or unset it",
-            )
-        epoch = max(ZIP_EPOCH, int(raw))
+        digits = raw.strip()
+        hint = "set it to an integer such as $(git log -1 --format=%ct), or unset it"
+        # isdigit() alone accepts '²' and other digits int() refuses.
+        if not (digits.isascii() and digits.isdigit()):
+            raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970", hint=hint)
+        if len(digits) > len(str(ZIP_END)) or int(digits) > ZIP_END:
+            raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is after 2107-12-31, the last date a zip can hold", hint=hint)
+        epoch = max(ZIP_EPOCH, int(digits))
     moment = time.gmtime(epoch)
     dos_date = ((moment.tm_year - 1980) << 9) | (moment.tm_mon << 5) | moment.tm_mday
     dos_time = (moment.tm_hour << 11) | (moment.tm_min << 5) | (moment.tm_sec // 2)

@@ -37,10 +37,15 @@ def report_error(error: PipLambdaError) -> None:
     end_status()
     if error.detail:
         print(redact(error.detail.rstrip()), file=sys.stderr)
-    line = f"{paint('error:', 'red', use_colour(sys.stderr))} {error.message}"
-    if error.hint:
-        line += f"; {error.hint}"
-    print(redact(line), file=sys.stderr)
+    text = f"{error.message}; {error.hint}" if error.hint else error.message
+    print(f"{paint('error:', 'red', use_colour(sys.stderr))} {redact(one_line(text))}", file=sys.stderr)
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline in a file name) escaped, so that an error stays one line."""
+    return "".join(
+        char if char.isprintable() or char == " " else char.encode("unicode_escape").decode() for char in text
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

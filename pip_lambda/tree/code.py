@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,11 +14,36 @@ _IGNORED = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__", "*.pyc",
 
 
 def check_code_paths(paths: Sequence[Path]) -> None:
+    """Refuse a --code path that is missing, or has a name a zip cannot hold."""
     for path in paths:
         if not path.exists():
             raise UsageError(
                 f"--code {path}: no such file or folder", hint="check the path, relative to the current folder"
             )
+        _check_names(path, path.resolve().name)
+
+
+def _check_names(path: Path, name: str) -> None:
+    """Every name that lands in the zip is text (a name of undecodable bytes is not)."""
+    names = [name]
+    if path.is_dir():
+        for folder, folders, files in os.walk(path):
+            ignored = _IGNORED(folder, [*folders, *files])
+            folders[:] = [child for child in folders if child not in ignored]
+            names += [child for child in [*folders, *files] if child not in ignored]
+    for found in names:
+        try:
+            found.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"--code {_shown(str(path))}: the name {_shown(found)} is not valid UTF-8, and a zip holds UTF-8 names",
+                hint="rename it",
+            ) from None
+
+
+def _shown(name: str) -> str:
+    """A file name as its bytes, undecodable ones escaped (\\xff), so the message prints anywhere."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def add_code(paths: Sequence[Path], destination: Path) -> None:
