@@ -27,8 +27,9 @@ from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
+from pip_lambda.tree.outputs import check_output
 from pip_lambda.tree.replace import NewZip, discard, output_of_pending, put_in_place, recover
-from pip_lambda.tree.staging import MARKER, check_output, check_target, clean_debris, clean_zip_debris, create_staging
+from pip_lambda.tree.staging import MARKER, check_target, clean_debris, clean_zip_debris, create_staging
 from pip_lambda.trim.bytecode import compile_interpreter
 from pip_lambda.trim.exclude import compile_patterns
 from pip_lambda.trim.steps import trim
@@ -44,7 +45,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
     if request.output is not None:
         check_output(request.output, request.target_dir)
     found = read_pip_args(request.pip_args)
-    check_code_paths(request.code)
+    check_code_paths(request.code, request.target_dir, request.output)
     compile_patterns(request.trim.exclude)
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)

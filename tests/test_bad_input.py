@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,15 @@ def _all(*setups: Setup) -> Setup:
     def setup(project: Path) -> None:
         for step in setups:
             step(project)
+
+    return setup
+
+
+def _foreign_zip(name: str) -> Setup:
+    def setup(project: Path) -> None:
+        with zipfile.ZipFile(project / name, "w") as archive:
+            archive.comment = b"made by another tool"
+            archive.writestr("notes.txt", "mine\n")
 
     return setup
 
@@ -187,6 +197,20 @@ CASES = [
          _write(UNDECODABLE, "x = 1\n")),
     Case("code-folder-holding-an-undecodable-name", ("--code", "src"), EXIT_USAGE, "the name caf\\xe9.py is not valid UTF-8",
          _all(_folder("src", "app.py"), _write(f"src/{UNDECODABLE}", "x = 1\n"))),
+    Case("code-holds-the-target", ("--code", "."), EXIT_UNSAFE_PATH, "--code . holds the target folder build/lambda"),
+    Case("code-holds-the-zip", ("--code", "dist", "-o", "dist/fn.zip"), EXIT_UNSAFE_PATH, "--code dist holds the zip dist/fn.zip",
+         _folder("dist", "app.py")),
+    Case("report-is-the-zip", ("--code", "app.py", "--report", "build/lambda.zip"), EXIT_UNSAFE_PATH,
+         "the report build/lambda.zip is also the zip's path"),
+    Case("report-inside-the-target", ("--code", "app.py", "--report", "build/lambda/report.json"), EXIT_UNSAFE_PATH,
+         "the report build/lambda/report.json is inside the target folder build/lambda"),
+    Case("report-is-a-folder", ("--code", "app.py", "--report", "build"), EXIT_UNSAFE_PATH, "the report build is a folder"),
+    Case("report-over-a-user-file", ("--code", "app.py", "--report", "notes.txt"), EXIT_UNSAFE_PATH,
+         "refusing to replace notes.txt: it is not a report pip-lambda wrote", _write("notes.txt", "mine\n")),
+    Case("output-over-a-user-file", ("--code", "app.py", "-o", "requirements.txt"), EXIT_UNSAFE_PATH,
+         "refusing to replace requirements.txt: it is not a zip", _write("requirements.txt", "purepkg\n")),
+    Case("output-over-another-tools-zip", ("--code", "app.py", "-o", "other.zip"), EXIT_UNSAFE_PATH,
+         "refusing to replace other.zip: it is a zip pip-lambda did not write", _foreign_zip("other.zip")),
 ]  # fmt: skip
 
 

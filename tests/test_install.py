@@ -259,3 +259,18 @@ def test_empty_requirements_file_gives_an_empty_valid_package(project, run, offl
     result = run("install", "--runtime", "python3.12", *offline, "-r", "requirements.txt")
     assert result.exit_code == 0, result.err
     assert zip_names(project / "build/lambda.zip") == []
+
+
+def test_outputs_of_earlier_builds_are_replaced_even_from_a_version_before_the_zip_comment(project, run):
+    from pip_lambda.archive.writer import COMMENT, written_by_pip_lambda
+
+    (project / "app.py").write_text("x = 1\n")
+    args = ("install", "--runtime", "python3.12", "--code", "app.py", "--report", "build/report.json")
+    assert run(*args).exit_code == 0
+    zipped = project / "build/lambda.zip"
+    zipped.write_bytes(zipped.read_bytes()[: -len(COMMENT) - 2] + b"\0\0")  # no comment, as earlier versions wrote
+    (project / "app.py").write_text("x = 2\n")
+    result = run(*args)
+    assert result.exit_code == 0, result.err
+    assert written_by_pip_lambda(zipped)
+    assert "x = 2" in (project / "build/lambda/app.py").read_text()

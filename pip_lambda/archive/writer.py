@@ -16,6 +16,7 @@ import stat
 import struct
 import time
 import unicodedata
+import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,8 @@ WINDOW_BYTES = 64 << 20
 _WINDOW = 32 << 10
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
 ZIP_END = 4354819198  # 2107-12-31T23:59:58Z, the latest
+COMMENT = b"written by pip-lambda"
+"""The archive comment of every zip pip-lambda writes: how it knows a zip it may replace (``-o``)."""
 
 # Formats that are compressed already: deflating them again costs time and saves nothing.
 _COMPRESSED_SUFFIXES = frozenset(
@@ -320,6 +323,34 @@ def holds(path: Path, size: int, sha256: str) -> bool:
     return digest.hexdigest() == sha256
 
 
+def written_by_pip_lambda(path: Path) -> bool:
+    """Whether the zip at ``path`` is one pip-lambda wrote: its comment, or the exact shape versions before it had.
+
+    Older versions wrote no comment, but every member had the same timestamp,
+    made-by and needed versions 3.20/2.0, no extra field, no comment and a
+    normalised mode; other tools' zips differ in at least one of these.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.comment:
+                return archive.comment == COMMENT
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+    first = members[0].date_time if members else None
+    modes = {_normal_mode(0, True), _normal_mode(0o644, False), _normal_mode(0o755, False)}
+    return all(
+        (info.create_system, info.create_version, info.extract_version) == (3, 20, 20)
+        and not info.extra
+        and not info.comment
+        and info.flag_bits & ~_UTF8_FLAG == 0
+        and info.date_time == first
+        and info.compress_type in (_STORED, _DEFLATED)
+        and info.external_attr >> 16 in modes
+        for info in members
+    )
+
+
 def write_zip(
     entries: Sequence[Entry],
     output: Path,
@@ -403,5 +434,5 @@ def _write_members(
     directory = b"".join(central)
     out.write(directory)
     count = len(central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, 0)
-    out.write(end)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
+    out.write(end + COMMENT)

@@ -7,20 +7,27 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from pip_lambda.errors import UsageError
+from pip_lambda.errors import UnsafePathError, UsageError
 
 # Never part of a function: version control data and this machine's bytecode.
 _IGNORED = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__", "*.pyc", "*.pyo")
 
 
-def check_code_paths(paths: Sequence[Path]) -> None:
-    """Refuse a --code path that is missing, or has a name a zip cannot hold."""
+def check_code_paths(paths: Sequence[Path], target: Path, output: Path | None) -> None:
+    """Refuse a --code path that is missing, holds the target or the zip, or has a name a zip cannot hold."""
     for path in paths:
         if not path.exists():
             raise UsageError(
                 f"--code {path}: no such file or folder", hint="check the path, relative to the current folder"
             )
-        _check_names(path, path.resolve().name)
+        source = path.resolve()
+        for built, what in ((target, "the target folder"), (output, "the zip")):
+            if built is not None and built.resolve().is_relative_to(source):
+                raise UnsafePathError(
+                    f"--code {path} holds {what} {built}: the package would contain itself",
+                    hint="pass the files to add instead, such as --code app.py or --code src/*",
+                )
+        _check_names(path, source.name)
 
 
 def _check_names(path: Path, name: str) -> None:

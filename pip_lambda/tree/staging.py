@@ -110,25 +110,6 @@ def check_target(target: Path, *, allow_outside_project: bool = False) -> None:
         )
 
 
-def check_output(output: Path, target: Path) -> None:
-    """Refuse a zip path inside the folder that gets replaced."""
-    if output.resolve().is_relative_to(target.resolve()):
-        raise UnsafePathError(
-            f"the output {output} is inside the target folder {target}, which every build replaces",
-            hint="pass -o/--output with a path outside the target, such as build/lambda.zip",
-        )
-    if output.is_dir():
-        raise UnsafePathError(f"the output {output} is a folder", hint="pass -o/--output with a .zip file path")
-    for folder in output.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise UnsafePathError(
-                    f"the output {output} cannot be written: {folder} is a file, not a folder",
-                    hint="pass -o/--output with a path in a folder",
-                )
-            break
-
-
 def create_staging(target: Path) -> Path:
     """A new empty folder beside the target, marked as pip-lambda's."""
     target.parent.mkdir(parents=True, exist_ok=True)
