@@ -60,6 +60,14 @@ def _foreign_zip(name: str) -> Setup:
     return setup
 
 
+def _link(name: str, to: str) -> Setup:
+    def setup(project: Path) -> None:
+        (project / to).mkdir(parents=True, exist_ok=True)
+        (project / name).symlink_to(project / to)
+
+    return setup
+
+
 def _folder(name: str, *files: str) -> Setup:
     def setup(project: Path) -> None:
         (project / name).mkdir(parents=True, exist_ok=True)
@@ -159,6 +167,8 @@ CASES = [
          _folder("src", "setup.py", "app.py")),
     Case("target-is-a-checkout", ("-t", "vendor", "purepkg"), EXIT_UNSAFE_PATH, "refusing to replace vendor: it is a version-control checkout (.git)",
          _folder("vendor/.git")),
+    Case("target-is-a-symlink", ("-t", "linked", "purepkg"), EXIT_UNSAFE_PATH, "refusing to use linked as the target: it is a symbolic link",
+         _link("linked", "real")),
     Case("target-contains-the-current-folder", ("-t", "..", "purepkg"), EXIT_UNSAFE_PATH, "it contains the current folder"),
     Case("bad-source-date-epoch", ("purepkg",), EXIT_USAGE, "SOURCE_DATE_EPOCH='yesterday' is not a whole number",
          env=(("SOURCE_DATE_EPOCH", "yesterday"),)),

@@ -237,3 +237,28 @@ def test_folders_are_swapped_in_one_step_where_the_system_can(tmp_path):
     if not replace._exchange(tmp_path / "a", tmp_path / "b"):
         pytest.skip("no RENAME_EXCHANGE on this system or file system")
     assert (tmp_path / "b" / "from-a").exists() and not (tmp_path / "a" / "from-a").exists()
+
+
+def leave_debris(project: Path) -> None:
+    """What killed builds leave beside the target and the zip: a marked staging folder, a retired one, a partial zip."""
+    for name in (".lambda.pip-lambda-staging-dead", ".lambda.pip-lambda-old-dead"):
+        (project / "build" / name / "pkg").mkdir(parents=True)
+        (project / "build" / name / ".pip-lambda-target").write_text("")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (project / "build" / f".lambda.zip.pip-lambda-{int(dead.stdout)}-dead.tmp").write_bytes(b"PK\x03\x04partial")
+
+
+def test_a_build_with_nothing_to_do_still_removes_debris(project, run, fresh):
+    (project / "app.py").write_text(OLD)
+    leave_debris(project)
+    result = run("install", "--runtime", "python3.12", "--code", "app.py")
+    assert result.exit_code == 0 and "nothing changed since the last build" in result.err + result.out
+    assert debris(project) == []
+
+
+def test_a_build_restored_from_the_cache_still_removes_debris(project, run, restore):
+    leave_debris(project)
+    result = run("install", "--runtime", "python3.12", "--code", "app.py")
+    assert result.exit_code == 0 and "reused the cached result" in result.err + result.out
+    assert debris(project) == []
+    assert package(project) == (NEW, NEW)

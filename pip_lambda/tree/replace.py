@@ -150,7 +150,13 @@ def recover(target: Path) -> None:
             done = "finished"
         except OSError as why:
             log.debug("cannot finish the interrupted replacement: %s", why)
-            _backward(journal)
+            try:
+                _backward(journal)
+            except OSError as failure:
+                raise EnvironmentProblem(
+                    f"cannot settle the replacement of {target} that process {journal.pid} left halfway: {failure}",
+                    hint=f"put the folder to keep at {target}, delete {path}, and build again",
+                ) from None
             done = "undid"
         _finish(journal)
     zipped = journal.zip.output if journal.zip else None
@@ -298,7 +304,8 @@ def _write(journal: _Journal) -> None:
         },
     }
     temporary = path.with_name(f"{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with open(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as handle:
         json.dump(data, handle)
         handle.flush()
         os.fsync(handle.fileno())

@@ -90,6 +90,11 @@ def check_target(target: Path, *, allow_outside_project: bool = False) -> None:
             f"refusing to use {target} as the target: it is outside the project folder {project}",
             hint="build inside the project (the default is build/lambda), or pass --allow-outside-project",
         )
+    if target.is_symlink():
+        raise UnsafePathError(
+            f"refusing to use {target} as the target: it is a symbolic link",
+            hint="pass -t/--target with the folder itself",
+        )
     if target.exists() and not target.is_dir():
         raise UnsafePathError(
             f"the target {target} is a file, not a folder", hint="pass -t/--target with a folder path"
