@@ -29,7 +29,7 @@ from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
 from pip_lambda.tree.outputs import check_output
 from pip_lambda.tree.replace import NewZip, discard, output_of_pending, put_in_place, recover
-from pip_lambda.tree.staging import MARKER, check_target, clean_debris, clean_zip_debris, create_staging
+from pip_lambda.tree.staging import JOURNAL, MARKER, check_target, clean_debris, clean_zip_debris, create_staging
 from pip_lambda.trim.bytecode import compile_interpreter
 from pip_lambda.trim.exclude import compile_patterns
 from pip_lambda.trim.steps import trim
@@ -125,6 +125,20 @@ def build(request: BuildRequest) -> BuildResult:
                 return _locked_build(request, found)
     except OSError as error:
         raise from_os_error(error) from None
+
+
+def settle_pending(path: Path) -> None:
+    """Before ``path`` (a target folder or a zip beside it) is read: finish or undo a replacement a killed build left."""
+    for journal in path.parent.glob(f".*{JOURNAL}"):
+        target = journal.with_name(journal.name[1 : -len(JOURNAL)])
+        output = output_of_pending(target)
+        if path.resolve() not in (target.resolve(), output.resolve() if output is not None else None):
+            continue
+        try:
+            with target_lock(target), zip_locks([output] if output is not None else []):
+                recover(target)
+        except OSError as error:
+            raise from_os_error(error) from None
 
 
 def _settle(target_dir: Path, outputs: list[Path]) -> None:

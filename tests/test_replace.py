@@ -262,3 +262,15 @@ def test_a_build_restored_from_the_cache_still_removes_debris(project, run, rest
     assert result.exit_code == 0 and "reused the cached result" in result.err + result.out
     assert debris(project) == []
     assert package(project) == (NEW, NEW)
+
+
+@pytest.mark.parametrize("checked", ["build/lambda", "build/lambda.zip"])
+def test_verify_first_settles_a_replacement_a_killed_build_left(project, run, fresh, checked):
+    build = Paused(project, "target-replaced", *fresh)
+    build.wait_until_paused()
+    build.signal(signal.SIGKILL)
+    result = run("verify", "--runtime", "python3.12", checked)
+    assert result.exit_code == 0, result.err
+    assert "finished the replacement of build/lambda and build/lambda.zip" in result.err
+    assert package(project) == (NEW, NEW)
+    assert not (project / "build/.lambda.pip-lambda-journal").exists()
