@@ -27,8 +27,9 @@ from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
+from pip_lambda.tree.journal import NewZip
 from pip_lambda.tree.outputs import check_output
-from pip_lambda.tree.replace import NewZip, discard, output_of_pending, put_in_place, recover
+from pip_lambda.tree.replace import discard, output_of_pending, put_in_place, recover
 from pip_lambda.tree.staging import JOURNAL, MARKER, check_target, clean_debris, clean_zip_debris, create_staging
 from pip_lambda.trim.bytecode import compile_interpreter
 from pip_lambda.trim.exclude import compile_patterns

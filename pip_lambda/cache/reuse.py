@@ -34,7 +34,8 @@ from pip_lambda.pip.requirements import RequirementLine, RequirementSet
 from pip_lambda.pip.resolve import Pick, resolve, same_resolution
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.distributions import Distribution, find_distributions
-from pip_lambda.tree.replace import NewZip, discard, put_in_place
+from pip_lambda.tree.journal import NewZip
+from pip_lambda.tree.replace import discard, put_in_place
 from pip_lambda.tree.staging import create_staging
 
 log = logging.getLogger(__name__)

@@ -24,55 +24,24 @@ one by one.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
-import json
 import logging
 import os
 import stat
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pip_lambda.archive.writer import holds
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import note_replaced, shielded
-from pip_lambda.tree.staging import JOURNAL, RETIRED, check_target, remove_ours
+from pip_lambda.tree.journal import Journal, NewZip, journal_path, read_journal, remove_journal, write_journal
+from pip_lambda.tree.staging import RETIRED, check_target, remove_ours
 
 log = logging.getLogger(__name__)
-
-_VERSION = 1
-
-
-@dataclass(frozen=True)
-class NewZip:
-    """A complete zip in a temporary file, waiting to replace ``output``."""
-
-    temporary: Path
-    output: Path
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class _Journal:
-    target: Path
-    staging: Path
-    retired: Path
-    new_tree: tuple[int, int]
-    """Device and inode of the new folder: found by them wherever a rename left it."""
-    old_tree: tuple[int, int] | None
-    zip: NewZip | None
-    pid: int
-
-
-def journal_path(target: Path) -> Path:
-    return target.parent / f".{target.name}{JOURNAL}"
 
 
 def describe(target: Path, output: Path | None) -> str:
@@ -97,16 +66,16 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
             raise FileNotFoundError(errno.ENOENT, "the new folder is gone", str(staging))
         retired = Path(tempfile.mkdtemp(prefix=f".{target.name}{RETIRED}", dir=target.parent))
         retired.rmdir()  # only the unique name is wanted
-        journal = _Journal(target, staging, retired, new_tree, _identity(target), new_zip, os.getpid())
+        journal = Journal(target, staging, retired, new_tree, _identity(target), new_zip, os.getpid())
     except BaseException:
         with shielded():
             discard(staging, new_zip)
         raise
     with shielded():
         try:
-            _write(journal)
+            write_journal(journal)
         except BaseException:
-            _remove_journal(journal)
+            remove_journal(journal)
             discard(staging, new_zip)
             raise
         pause_point("journal")
@@ -120,7 +89,7 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
                     f"cannot put the new package in place ({failure}), nor the previous one back",
                     hint=f"the next pip-lambda build of {target} finishes or undoes the replacement",
                 ) from None
-            _remove_journal(journal)
+            remove_journal(journal)
             raise
         note_replaced(describe(target, output))
         _finish(journal)
@@ -139,7 +108,7 @@ def recover(target: Path) -> None:
     path = journal_path(target)
     if not path.is_file():
         return
-    journal = _read(path, target)
+    journal = read_journal(path, target)
     if journal is None:
         log.warning("removing %s: it is not a journal pip-lambda can read", path)
         path.unlink()
@@ -171,14 +140,14 @@ def recover(target: Path) -> None:
 def output_of_pending(target: Path) -> Path | None:
     """The zip an interrupted replacement of ``target`` was writing, if any: its lock is needed to recover."""
     path = journal_path(target)
-    journal = _read(path, target) if path.is_file() else None
+    journal = read_journal(path, target) if path.is_file() else None
     return journal.zip.output if journal is not None and journal.zip is not None else None
 
 
 # --- the steps ------------------------------------------------------------------------------
 
 
-def _forward(journal: _Journal) -> None:
+def _forward(journal: Journal) -> None:
     """New folder in the target's place, then the new zip in the output's place."""
     target, new_zip = journal.target, journal.zip
     if (
@@ -203,7 +172,7 @@ def _forward(journal: _Journal) -> None:
         pause_point("zip-replaced")
 
 
-def _backward(journal: _Journal) -> None:
+def _backward(journal: Journal) -> None:
     """The old folder back in the target's place, the new folder and zip deleted; the old zip was never touched."""
     target = journal.target
     new, old = _find(journal, journal.new_tree), _find(journal, journal.old_tree)
@@ -221,12 +190,12 @@ def _backward(journal: _Journal) -> None:
         journal.zip.temporary.unlink(missing_ok=True)
 
 
-def _finish(journal: _Journal) -> None:
+def _finish(journal: Journal) -> None:
     for leftover in (journal.staging, journal.retired):
         if _identity(leftover) != journal.new_tree:
             remove_ours(leftover)
     pause_point("old-removed")
-    _remove_journal(journal)
+    remove_journal(journal)
 
 
 # --- folders found by identity, swapped in one step where possible ---------------------------
@@ -240,7 +209,7 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None  # lstat: never a link
 
 
-def _find(journal: _Journal, identity: tuple[int, int] | None) -> Path | None:
+def _find(journal: Journal, identity: tuple[int, int] | None) -> Path | None:
     if identity is None:
         return None
     return next(
@@ -278,91 +247,3 @@ def _renameat2() -> Callable[[bytes, bytes], int] | None:
         return 0 if function(at_fdcwd, first, at_fdcwd, second, rename_exchange) == 0 else ctypes.get_errno()
 
     return exchange
-
-
-# --- the journal ----------------------------------------------------------------------------
-
-
-def _write(journal: _Journal) -> None:
-    path = journal_path(journal.target)
-    home = path.parent
-    zipped = journal.zip
-    data = {
-        "pip_lambda_journal": _VERSION,
-        "pid": journal.pid,
-        "staging": journal.staging.name,
-        "retired": journal.retired.name,
-        "new_tree": list(journal.new_tree),
-        "old_tree": list(journal.old_tree) if journal.old_tree else None,
-        "zip": None
-        if zipped is None
-        else {
-            "temporary": _relative(zipped.temporary, home),
-            "output": _relative(zipped.output, home),
-            "size": zipped.size,
-            "sha256": zipped.sha256,
-        },
-    }
-    temporary = path.with_name(f"{path.name}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    with open(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-    _sync_folder(home)
-
-
-def _read(path: Path, target: Path) -> _Journal | None:
-    try:
-        data: Any = json.loads(path.read_text("utf-8"))
-        home = path.parent
-        zipped = data["zip"]
-        new_zip = None
-        if zipped is not None:
-            new_zip = NewZip(
-                home / zipped["temporary"], home / zipped["output"], int(zipped["size"]), str(zipped["sha256"])
-            )
-        old = data["old_tree"]
-        return _Journal(
-            target,
-            home / _name(data["staging"]),
-            home / _name(data["retired"]),
-            (int(data["new_tree"][0]), int(data["new_tree"][1])),
-            (int(old[0]), int(old[1])) if old is not None else None,
-            new_zip,
-            int(data["pid"]),
-        )
-    except (OSError, ValueError, TypeError, KeyError, IndexError):
-        return None
-
-
-def _name(value: object) -> str:
-    """A journal's folder names are plain names beside the target, never paths."""
-    if not isinstance(value, str) or Path(value).name != value or value in ("", ".", ".."):
-        raise ValueError(f"not a folder name: {value!r}")
-    return value
-
-
-def _relative(path: Path, home: Path) -> str:
-    """Relative to the journal's folder, so a project moved after a kill is still recovered."""
-    try:
-        return os.path.relpath(path.absolute(), home.absolute())
-    except ValueError:  # another drive on Windows
-        return str(path.absolute())
-
-
-def _remove_journal(journal: _Journal) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        journal_path(journal.target).unlink()
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (the journal's name) to disk; Windows has no such call."""
-    if sys.platform == "win32":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
