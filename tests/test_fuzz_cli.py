@@ -165,17 +165,23 @@ def test_any_configuration_value(tmp_path_factory, table):
 env_values = st.one_of(env_text, st.sampled_from(["²", "٣", "9999999999", "-1", "yes please", "'", "python3.99"]))
 # Without '/', a variable's path stays inside the project ('~' is taken literally there, and '..' is refused).
 env_paths = st.text(st.sampled_from("ab.-_ é²~'\"\\"), max_size=8)
+# The cache's own variable (its folder stays the test's): a size such as 2G.
+cache_sizes = st.one_of(env_values, st.sampled_from(["lots", "inf", "nan", "1e400", "2G", "0", "1.5K"]))
 
 
 @FUZZ
 @given(
     st.dictionaries(st.sampled_from(VALUE_KEYS), env_values, max_size=3),
     st.dictionaries(st.sampled_from(PATH_KEYS), env_paths, max_size=2),
+    st.one_of(st.none(), cache_sizes),
 )
-@example({"quiet": "²"}, {})
-@example({"verbose": "9999999999"}, {})
-def test_any_environment_value(tmp_path_factory, values, paths):
+@example({"quiet": "²"}, {}, None)
+@example({"verbose": "9999999999"}, {}, None)
+@example({}, {}, "lots")
+def test_any_environment_value(tmp_path_factory, values, paths, cache_size):
     environment = {"PIP_LAMBDA_" + key.upper().replace("-", "_"): value for key, value in {**values, **paths}.items()}
+    if cache_size is not None:
+        environment["PIP_LAMBDA_CACHE_MAX_SIZE"] = cache_size
     with built(tmp_path_factory, environment) as project:
         check(project, _run("install", "--runtime", "python3.12", "--code", "app.py"))
 

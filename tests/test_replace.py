@@ -274,3 +274,19 @@ def test_verify_first_settles_a_replacement_a_killed_build_left(project, run, fr
     assert "finished the replacement of build/lambda and build/lambda.zip" in result.err
     assert package(project) == (NEW, NEW)
     assert not (project / "build/.lambda.pip-lambda-journal").exists()
+
+
+def test_even_a_bug_after_the_replacement_says_the_new_package_is_in_place(project, run, fresh, monkeypatch):
+    from pip_lambda.cache import reuse
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(reuse, "remember", broken)
+    result = run("install", "--runtime", "python3.12", *fresh)
+    assert result.exit_code == 70
+    assert result.err.splitlines()[-1] == (
+        "error: unexpected RuntimeError: a bug; the new package is in place (build/lambda and build/lambda.zip); "
+        "rerun with -v for the traceback and report it"
+    )
+    assert package(project) == (NEW, NEW)

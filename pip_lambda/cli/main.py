@@ -81,8 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         end_status()
         if log.isEnabledFor(logging.DEBUG):
             print(redact(traceback.format_exc()), end="", file=sys.stderr)
-        print(
-            redact(f"error: unexpected {type(error).__name__}: {error}; rerun with -v for the traceback and report it"),
-            file=sys.stderr,
-        )
+        what = one_line(f"unexpected {type(error).__name__}: {error}; {stop_outcome()}")
+        print(redact(f"error: {what}; rerun with -v for the traceback and report it"), file=sys.stderr)
         return EXIT_UNEXPECTED
