@@ -14,9 +14,8 @@ from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
 from pip_lambda.errors import PipFailedError, UsageError, from_os_error
-from pip_lambda.pip import diagnose
-from pip_lambda.pip import messages as pipmessages
-from pip_lambda.pip.requirements import RequirementSet, empty_warning, read_pip_args
+from pip_lambda.pip import failures
+from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arguments, read_pip_args
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
@@ -55,8 +54,13 @@ def check_request(request: BuildRequest) -> RequirementSet:
     return found
 
 
-def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan) -> reuse.Plan:
-    """Assemble the site from the wheel store when possible, else let pip install everything."""
+def _install(
+    request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, found: RequirementSet
+) -> reuse.Plan:
+    """Assemble the site from the wheel store when possible, else let pip install everything.
+
+    Only a store miss falls back to pip: a pip failure is explained, never run again.
+    """
     root, inputs = plan.root, plan.inputs
     if root is not None and inputs is not None and not request.refresh:
         try:
@@ -64,13 +68,17 @@ def _install(request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Pl
                 plan = replace(plan, picks=store.resolve_or_install(root, request))
             assert plan.picks is not None
             with locked(root):
-                store.fill(root, request, plan.picks, inputs.lines)
+                store.fill(root, request, plan.picks, found)
                 store.assemble(root, plan.picks, site)
             return plan
-        except (store.StoreMiss, PipFailedError, OSError) as why:
+        except (store.StoreMiss, OSError) as why:
             log.debug("installing with pip directly: %s", why)
             _empty(site)
-    _install_with_pip(request, site, wheelhouse)
+        except PipFailedError as failure:
+            _empty(site)
+            _install_with_pip(request, site, wheelhouse, found, failure)
+            return plan
+    _install_with_pip(request, site, wheelhouse, found)
     return plan
 
 
@@ -84,30 +92,37 @@ def _empty(site: Path) -> None:
             child.unlink()
 
 
-def _install_with_pip(request: BuildRequest, site: Path, wheelhouse: Path) -> None:
-    """pip install; an sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip rerun."""
+def _install_with_pip(
+    request: BuildRequest, site: Path, wheelhouse: Path, found: RequirementSet, failure: PipFailedError | None = None
+) -> None:
+    """pip install (unless ``failure`` says how it already failed); a failure is explained by one probe.
+
+    An sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip is run again.
+    """
     environment = pip_environment(request.target)
     passthrough = list(request.pip_args.passthrough)
     built: set[str] = set()
-    while True:
-        command = install_command(request.target, site, passthrough, request.pip_args.platforms)
-        log.info("installing for %s with pip", request.target)
-        try:
-            run_pip(command, environment, stream=request.verbosity > 0)
-            return
-        except PipFailedError as failure:
-            explained = pipmessages.explain(failure) or diagnose.explain(
-                failure, request.target, request.pip_args.passthrough, environment
-            )
+    with tempfile.TemporaryDirectory(prefix="pip-lambda-looks-") as scratch:
+        looks = looks_arguments(request.pip_args, found, Path(scratch))
+        while True:
+            if failure is None:
+                command = install_command(request.target, site, passthrough, request.pip_args.platforms)
+                log.info("installing for %s with pip", request.target)
+                try:
+                    run_pip(command, environment, stream=request.verbosity > 0)
+                    return
+                except PipFailedError as error:
+                    failure = error
+            explained = failures.explain(failure, request.target, looks, environment)
             if not isinstance(explained, SdistOnlyError) or not allows(request.allow_sdist, explained.name):
-                raise (explained or failure) from None
+                raise explained from None
             if explained.name in built:
                 raise explained from None
-        index_args = diagnose.index_arguments(request.pip_args.passthrough)
-        build_wheel(explained, request.target, index_args, environment, wheelhouse, stream=request.verbosity > 0)
-        if not built:
-            passthrough += ["--find-links", str(wheelhouse)]
-        built.add(explained.name)
+            build_wheel(explained, request.target, looks, environment, wheelhouse, stream=request.verbosity > 0)
+            if not built:
+                passthrough += ["--find-links", str(wheelhouse)]
+            built.add(explained.name)
+            failure = None
 
 
 def build(request: BuildRequest) -> BuildResult:
@@ -168,7 +183,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                plan = _install(request, site, Path(wheelhouse), plan)
+                plan = _install(request, site, Path(wheelhouse), plan, found)
         timings["pip"] = time.perf_counter() - started
         warnings.extend(clean_site(site))
         add_code(request.code, site)
@@ -178,7 +193,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
-        findings = verify_build(staging, request.target, request.layer, request.verify)
+        findings = verify_build(staging, request.target, request.layer, request.verify, distributions)
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:

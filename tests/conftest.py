@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import base64
+import csv
+import email.parser
+import functools
 import hashlib
 import io
+import json
 import os
+import shutil
 import socket
 import struct
+import subprocess
+import sys
 import tarfile
+import tempfile
+import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 import pip_lambda
 from pip_lambda.cli.main import main
+from pip_lambda.pip import args as pipargs
+from pip_lambda.pip.requirements import local_location, read_requirements
+from pip_lambda.pip.run import PipRunner, subprocess_runner, using_runner
+from pip_lambda.pip.seam import MARKERS_VARIABLE
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
 from pip_lambda.system.interpreters import find_interpreter
@@ -186,6 +208,28 @@ def offline(wheelhouse: Path) -> list[str]:
     return ["--no-index", "--find-links", str(wheelhouse)]
 
 
+@pytest.fixture
+def serve() -> Iterator[Callable[[Path], str]]:
+    """Serve a folder over HTTP on 127.0.0.1: pip reads its listing as find-links, the cache key cannot list it."""
+    servers: list[ThreadingHTTPServer] = []
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    def start(folder: Path) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
 def zip_names(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as archive:
         return archive.namelist()
@@ -229,3 +273,266 @@ def make_writable(paths: Iterable[Path]) -> None:
     for root in paths:
         for path in [root, *root.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+# --- pip processes: counted, or carried out in-process --------------------------------------------
+
+
+def runs_pip(command: Sequence[str]) -> bool:
+    """Whether a command line starts pip (``-m pip`` or pip-lambda's marker seam)."""
+    return any(
+        first == "-m" and second in ("pip", "pip_lambda.pip.seam") for first, second in zip(command, command[1:])
+    )
+
+
+@pytest.fixture
+def pip_processes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The command line of every pip process the test starts, counted where any process starts (subprocess.Popen)."""
+    started: list[list[str]] = []
+    real = subprocess.Popen
+
+    class Counting(real):  # type: ignore[misc,valid-type]
+        def __init__(self, command: Sequence[str], *args: object, **kwargs: object) -> None:
+            if runs_pip(command):
+                started.append([str(part) for part in command])
+            super().__init__(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Counting)
+    return started
+
+
+@dataclass
+class _Install:
+    """What a ``pip install --target DIR`` command line asks for."""
+
+    target: Path
+    python: tuple[int, int] = (3, 12)
+    platforms: list[str] = field(default_factory=list)
+    no_deps: bool = False
+    dry_run: bool = False
+    report: Path | None = None
+    links: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    constraint_files: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+
+
+def _parse_install(arguments: Sequence[str]) -> _Install:
+    request = _Install(Path())
+    for token in pipargs.tokenize(arguments):
+        option, value = token.option, token.value or ""
+        if token.is_positional:
+            request.requirements.append(value)
+        elif option is pipargs.TARGET:
+            request.target = Path(value)
+        elif option is pipargs.PYTHON_VERSION:
+            request.python = (int(value.split(".")[0]), int(value.split(".")[1]))
+        elif option is pipargs.PLATFORM:
+            request.platforms.append(value)
+        elif option is pipargs.FIND_LINKS:
+            request.links.append(value)
+        elif option in (pipargs.REQUIREMENT, pipargs.CONSTRAINT):
+            request.files.append(value)
+            if option is pipargs.CONSTRAINT:
+                request.constraint_files.append(value)
+        elif option is pipargs.NO_DEPS:
+            request.no_deps = True
+        elif token.spelling == "--dry-run":
+            request.dry_run = True
+        elif token.spelling == "--report":
+            request.report = Path(value)
+        elif option is None and token.spelling != pipargs.SEPARATOR:
+            raise AssertionError(f"the fake pip does not know {token.spelling}")
+    return request
+
+
+@dataclass(frozen=True)
+class _Wheel:
+    path: Path
+    name: str
+    version: Version
+    rank: int
+    """Of its best tag among the target's, as pip ranks them (lower is better)."""
+
+    def requires(self) -> list[Requirement]:
+        with zipfile.ZipFile(self.path) as wheel:
+            member = next(name for name in wheel.namelist() if name.endswith(".dist-info/METADATA"))
+            metadata = email.parser.BytesParser().parsebytes(wheel.read(member))
+        return [Requirement(text) for text in metadata.get_all("Requires-Dist") or []]
+
+
+class _NotFound(Exception):
+    pass
+
+
+class FakePip:
+    """``pip install --target DIR`` carried out in-process, for tests that are not about pip.
+
+    It understands what pip-lambda asks of pip: the target's ``--platform`` and
+    ``--python-version`` flags, ``--no-deps``, ``--dry-run``, ``--report``,
+    requirements on the command line (``name==1.0``, ``name @ file:///….whl``)
+    and in ``-r``/``-c`` files, ``--find-links``/``--no-index``.  Wheels are chosen
+    from the find-links folders by the target's tags (newest version, best tag),
+    dependencies followed with markers evaluated for the target, and each wheel is
+    unpacked by ``installer`` into pip's --target layout (``lib/python`` moved into
+    the folder, RECORD rows relative to it), as pip writes it.
+    """
+
+    def __init__(self) -> None:
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command: Sequence[str], environment: Mapping[str, str], line: Callable[[str], None]) -> int:
+        self.commands.append(list(command))
+        if list(command[1:4]) != ["-m", "pip_lambda.pip.seam", "install"]:
+            raise AssertionError(f"the fake pip only installs: {command}")
+        request = _parse_install(command[4:])
+        found = read_requirements(request.files, request.constraint_files)
+        links = [*request.links, *found.find_links]
+        wanted = [Requirement(text) for text in request.requirements] + [
+            Requirement(item.text) for item in found.requirements
+        ]
+        constraints = [Requirement(item.text) for item in found.lines if item.constraint]
+        markers = json.loads(environment.get(MARKERS_VARIABLE, "{}"))
+        try:
+            picks = self.resolve(request, wanted, constraints, links, markers)
+        except _NotFound as missing:
+            line(f"ERROR: Could not find a version that satisfies the requirement {missing} (from versions: none)")
+            line(f"ERROR: No matching distribution found for {missing}")
+            return 1
+        if request.report is not None:
+            request.report.write_text(json.dumps({"version": "1", "install": [self.report(pick) for pick in picks]}))
+        if not request.dry_run:
+            request.target.mkdir(parents=True, exist_ok=True)
+            for wheel, requested, direct in picks:
+                self.unpack(wheel, request.target, requested, direct)
+        line("Successfully installed " + " ".join(f"{wheel.name}-{wheel.version}" for wheel, _, _ in picks))
+        return 0
+
+    @staticmethod
+    def candidates(links: Sequence[str], tags: Sequence[Tag]) -> list[_Wheel]:
+        ranks = {tag: rank for rank, tag in reversed(list(enumerate(tags)))}
+        found = []
+        for link in links:
+            folder = local_location(link)
+            for path in sorted(folder.glob("*.whl")) if folder is not None and folder.is_dir() else ():
+                name, version, _build, wheel_tags = parse_wheel_filename(path.name)
+                rank = min((ranks[tag] for tag in wheel_tags if tag in ranks), default=None)
+                if rank is not None:
+                    found.append(_Wheel(path, name, version, rank))
+        return found
+
+    def resolve(
+        self,
+        request: _Install,
+        wanted: list[Requirement],
+        constraints: list[Requirement],
+        links: list[str],
+        markers: Mapping[str, str],
+    ) -> list[tuple[_Wheel, bool, bool]]:
+        """(wheel, requested, direct) for each distribution, in the order they were first asked for."""
+        platforms = request.platforms or None
+        tags = [
+            *cpython_tags(request.python, platforms=platforms),
+            *compatible_tags(request.python, platforms=platforms),
+        ]
+        available = self.candidates(links, tags)
+        limits: dict[str, SpecifierSet] = {}
+        for constraint in constraints:
+            name = canonicalize_name(constraint.name)
+            limits[name] = limits.get(name, SpecifierSet()) & constraint.specifier
+        chosen: dict[str, tuple[_Wheel, bool, bool]] = {}
+        queue = [(requirement, True) for requirement in wanted]
+        while queue:
+            requirement, requested = queue.pop(0)
+            name = canonicalize_name(requirement.name)
+            if requirement.marker is not None and not requirement.marker.evaluate({**markers, "extra": ""}):
+                continue
+            if name in chosen:
+                continue
+            if requirement.url:
+                path = local_location(requirement.url)
+                assert path is not None, requirement.url
+                wheel, direct = _Wheel(path, name, parse_wheel_filename(path.name)[1], 0), True
+            else:
+                specifier = requirement.specifier & limits.get(name, SpecifierSet())
+                matching = [item for item in available if item.name == name and item.version in specifier]
+                if not matching:
+                    raise _NotFound(str(requirement))
+                wheel, direct = max(matching, key=lambda item: (item.version, -item.rank)), False
+            chosen[name] = (wheel, requested, direct)
+            if not request.no_deps:
+                extras = sorted(requirement.extras) or [""]
+                for dependency in wheel.requires():
+                    marker, dependency.marker = dependency.marker, None
+                    if marker is None or any(marker.evaluate({**markers, "extra": extra}) for extra in extras):
+                        queue.append((dependency, False))
+        return list(chosen.values())
+
+    @staticmethod
+    def report(pick: tuple[_Wheel, bool, bool]) -> dict[str, object]:
+        wheel, requested, direct = pick
+        digest = hashlib.sha256(wheel.path.read_bytes()).hexdigest()
+        return {
+            "download_info": {"url": wheel.path.as_uri(), "archive_info": {"hashes": {"sha256": digest}}},
+            "is_direct": direct,
+            "requested": requested,
+            "metadata": {"name": wheel.name, "version": str(wheel.version)},
+        }
+
+    @staticmethod
+    def unpack(wheel: _Wheel, target: Path, requested: bool, direct: bool) -> None:
+        """Install into a --target scheme under a scratch home, then move it into ``target`` as pip does."""
+        with tempfile.TemporaryDirectory(prefix="fake-pip-") as scratch:
+            home = Path(scratch)
+            lib = home / "lib" / "python"
+            python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+            scheme = {
+                "purelib": str(lib),
+                "platlib": str(lib),
+                "scripts": str(home / "bin"),
+                "data": str(home),
+                "headers": str(home / "include" / "site" / python / wheel.name),
+            }
+            metadata = {"INSTALLER": b"pip\n"}
+            if requested:
+                metadata["REQUESTED"] = b""
+            if direct:
+                metadata["direct_url.json"] = json.dumps({"archive_info": {}, "url": wheel.path.as_uri()}).encode()
+            with WheelFile.open(wheel.path) as source:
+                install(source, SchemeDictionaryDestination(scheme, sys.executable, "posix"), metadata)
+            for record in lib.glob("*.dist-info/RECORD"):  # pip writes the rows sorted by path
+                rows = sorted(csv.reader(io.StringIO(record.read_bytes().decode())))
+                text = io.StringIO()
+                csv.writer(text).writerows(rows)
+                record.write_bytes(text.getvalue().encode())
+            for item in [*lib.iterdir(), *(item for item in home.iterdir() if item.name != "lib")]:
+                if not (target / item.name).exists():
+                    shutil.move(str(item), target / item.name)
+
+
+@pytest.fixture
+def fake_pip() -> Iterator[FakePip]:
+    """Start no pip process: every pip install of the test is carried out in-process by FakePip.
+
+    Only for tests of what pip-lambda does around pip. Tests of pip's own behaviour keep the real pip: the
+    marker seam (test_pipseam), markers and tag choices, failures and their explanations, hash checking,
+    faults and signals (test_faults), the store's byte identity (test_cache), README snippets (test_readme)
+    and the supply chain (test_supply_chain).
+    """
+    fake = FakePip()
+    with using_runner(fake):
+        yield fake
+
+
+@pytest.fixture
+def counted_pip() -> Iterator[list[list[str]]]:
+    """The real pip, each command line recorded at the runner seam."""
+    commands: list[list[str]] = []
+
+    def counting(command: Sequence[str], environment: Mapping[str, str], line: Callable[[str], None]) -> int:
+        commands.append(list(command))
+        return subprocess_runner(command, environment, line)
+
+    runner: PipRunner = counting
+    with using_runner(runner):
+        yield commands

@@ -7,6 +7,7 @@ no traceback was printed, and that the previous zip and target are unchanged.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import zipfile
@@ -77,6 +78,31 @@ def _folder(name: str, *files: str) -> Setup:
     return setup
 
 
+def _nested(depth: int) -> Setup:
+    """f0.txt includes f1.txt, which includes f2.txt... down to ``depth``."""
+
+    def setup(project: Path) -> None:
+        for level in range(depth):
+            (project / f"f{level}.txt").write_text(f"-r f{level + 1}.txt\n")
+        (project / f"f{depth}.txt").write_text("purepkg\n")
+
+    return setup
+
+
+def _fifo(name: str) -> Setup:
+    def setup(project: Path) -> None:
+        os.mkfifo(project / name)
+
+    return setup
+
+
+def _symlink(name: str, to: str) -> Setup:
+    def setup(project: Path) -> None:
+        (project / name).symlink_to(to)
+
+    return setup
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -115,6 +141,28 @@ CASES = [
     Case("missing-constraints-file", ("-c", "constraints.txt", "purepkg"), EXIT_USAGE, "requirements file constraints.txt not found"),
     Case("non-utf8-file", ("-r", "req.txt"), EXIT_USAGE, "requirements file req.txt is not UTF-8 text (byte 0xe9 on line 2)",
          _write("req.txt", b"purepkg\ncaf\xe9\n")),
+    Case("bom-and-bad-bytes", ("-r", "req.txt"), EXIT_USAGE,
+         "requirements file req.txt is not UTF-8 text (byte 0xe9 on line 2; it starts with a UTF-8 byte order mark)",
+         _write("req.txt", codecs.BOM_UTF8 + b"purepkg\ncaf\xe9\n")),
+    Case("utf-16-bom-and-a-stray-byte", ("-r", "req.txt"), EXIT_USAGE, "requirements file req.txt is not UTF-16 text",
+         _write("req.txt", codecs.BOM_UTF16_LE + "purepkg\n".encode("utf-16-le") + b"x")),
+    Case("nul-in-include-name", ("-r", "req.txt"), EXIT_USAGE, "requirements file name 'a\\x00b.txt' contains a NUL byte",
+         _write("req.txt", "-r a\x00b.txt\n")),
+    Case("includes-nested-1500-deep", ("-r", "f0.txt"), EXIT_USAGE, "requirement files nested more than 100 deep: f0.txt includes",
+         _nested(1500)),
+    Case("include-is-a-pipe", ("-r", "req.txt"), EXIT_USAGE, "requirements file pipe is not a regular file",
+         _all(_write("req.txt", "-r pipe\n"), _fifo("pipe"))),
+    Case("include-never-ends", ("-r", "/dev/zero"), EXIT_USAGE, "requirements file /dev/zero is larger than 16 MiB"),
+    Case("include-is-a-symlink-loop", ("-r", "req.txt"), EXIT_USAGE, "requirements file loop.txt cannot be read",
+         _all(_write("req.txt", "-r loop.txt\n"), _symlink("loop.txt", "loop.txt"))),
+    Case("include-name-too-long", ("-r", "req.txt"), EXIT_USAGE, "cannot be read: File name too long",
+         _write("req.txt", f"-r {'a' * 5000}.txt\n")),
+    Case("requirement-path-too-long", ("-r", "req.txt"), EXIT_USAGE, "is a local folder; pip-lambda installs wheels only",
+         _write("req.txt", f"./{'a' * 5000}\n")),
+    Case("hash-without-value", ("-r", "req.txt"), EXIT_USAGE, "req.txt:1: --hash needs a value",
+         _write("req.txt", "purepkg==1.0 --hash\n")),
+    Case("no-binary-in-file", ("-r", "req.txt"), EXIT_USAGE, "req.txt:1: pip option --no-binary cannot make a Lambda package",
+         _write("req.txt", "--no-binary :all:\npurepkg\n"), offline=True),
     Case("unbalanced-quote-in-option-line", ("-r", "req.txt"), EXIT_USAGE, "req.txt:1: cannot read",
          _write("req.txt", "--extra-index-url 'https://example.invalid/simple\n")),
     Case("empty-requirements-file", ("-r", "req.txt"), EXIT_OK, "warning: the requirements (req.txt) list no requirement",

@@ -165,15 +165,10 @@ def test_store_reproduces_data_files_and_scripts_like_pip(project, run, tmp_path
     assert sha256(project / "build/lambda.zip") == sha256(project / "fresh.zip")
 
 
-def file_index(wheels: Path) -> str:
-    """A find-links URL: the key cannot list its folder, so only pip's resolution sees a new wheel."""
-    return wheels.as_uri()
-
-
-def test_unpinned_requirements_are_resolved_again(project, run, wheelhouse, tmp_path):
+def test_unpinned_requirements_are_resolved_again(project, run, wheelhouse, tmp_path, serve):
     house = tmp_path / "house"
     shutil.copytree(wheelhouse, house)
-    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", file_index(house), "purepkg"]
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", serve(house), "purepkg"]
     assert run(*argv).exit_code == 0
     unchanged = run(*argv)
     assert "nothing changed" in unchanged.out, unchanged.err
@@ -187,11 +182,11 @@ def test_unpinned_requirements_are_resolved_again(project, run, wheelhouse, tmp_
     assert "purepkg-1.1.dist-info/METADATA" in zipfile.ZipFile(project / "build/lambda.zip").namelist()
 
 
-def test_pinned_requirements_skip_pip_entirely(project, run, wheelhouse, tmp_path):
+def test_pinned_requirements_skip_pip_entirely(project, run, wheelhouse, tmp_path, serve):
     house = tmp_path / "house"
     shutil.copytree(wheelhouse, house)
     (project / "requirements.txt").write_text("purepkg==1.0\n")
-    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", file_index(house)]
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", serve(house)]
     assert run(*argv, "-r", "requirements.txt").exit_code == 0
     (house / "purepkg-1.0-py3-none-any.whl").unlink()  # pip would fail now: only the key can decide
 
@@ -201,12 +196,12 @@ def test_pinned_requirements_skip_pip_entirely(project, run, wheelhouse, tmp_pat
     assert "nothing changed" in result.out
 
 
-def test_a_pinned_top_level_with_floating_dependencies_is_resolved_again(project, run, tmp_path):
+def test_a_pinned_top_level_with_floating_dependencies_is_resolved_again(project, run, tmp_path, serve):
     house = tmp_path / "house"
     house.mkdir()
     make_wheel(house, "app", requires=["dep"])
     make_wheel(house, "dep", "1.0")
-    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", file_index(house), "app==1.0"]
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", serve(house), "app==1.0"]
     assert run(*argv).exit_code == 0
     make_wheel(house, "dep", "2.0")
     result = run(*argv)

@@ -1,4 +1,5 @@
-"""End to end: the real pip against the local wheelhouse, through the command line."""
+"""End to end, through the command line: the real pip against the local wheelhouse where pip's choices are tested,
+the in-process fake pip (conftest.FakePip) where only what pip-lambda does around pip is."""
 
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def test_markers_are_evaluated_for_the_target(project, run, offline, runtime, ar
     assert not absent & names
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_console_scripts_and_installer_metadata_are_removed(project, run, offline):
     assert run("install", "--runtime", "python3.12", *offline, "purepkg").exit_code == 0
     names = zip_names(project / "build/lambda.zip")
@@ -112,6 +114,7 @@ def test_console_scripts_and_installer_metadata_are_removed(project, run, offlin
     assert "../" not in record and "INSTALLER" not in record
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_layer_puts_everything_under_python(project, run, offline):
     result = run("install", "--layer", "--runtime", "python3.12", *offline, "purepkg")
     assert result.exit_code == 0, result.err
@@ -121,6 +124,7 @@ def test_layer_puts_everything_under_python(project, run, offline):
     assert "python/purepkg/__init__.py" in names
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_code_is_added_at_the_package_root(project, run, offline):
     (project / "app.py").write_text("def handler(event, context):\n    return 1\n")
     (project / "lib").mkdir()
@@ -141,12 +145,14 @@ def test_code_only_function_needs_no_pip(project, run):
     assert zip_names(project / "build/lambda.zip") == ["app.py"]
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_no_zip_stops_after_the_target(project, run, offline):
     assert run("install", "--runtime", "python3.12", "--no-zip", *offline, "purepkg").exit_code == 0
     assert (project / "build/lambda/purepkg/__init__.py").is_file()
     assert not (project / "build/lambda.zip").exists()
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_target_and_output_options(project, run, offline):
     result = run("install", "--runtime", "python3.12", "-t", "out/deps", "-o", "dist/fn.zip", *offline, "purepkg")
     assert result.exit_code == 0, result.err
@@ -170,11 +176,13 @@ def _build_in(folder: Path, run, offline, umask: int) -> str:
     return hashlib.sha256((folder / "build/lambda.zip").read_bytes()).hexdigest()
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_two_builds_in_different_folders_with_different_umask_are_identical(tmp_path, run, offline, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _build_in(tmp_path / "a", run, offline, 0o022) == _build_in(tmp_path / "b", run, offline, 0o077)
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_source_date_epoch_sets_the_timestamp(project, run, offline, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert run("install", "--runtime", "python3.12", *offline, "purepkg").exit_code == 0
@@ -182,6 +190,7 @@ def test_source_date_epoch_sets_the_timestamp(project, run, offline, monkeypatch
         assert {info.date_time for info in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_summary_gives_sizes_and_hashes(project, run, offline):
     result = run("install", "--runtime", "python3.12", *offline, "purepkg")
     digest = hashlib.sha256((project / "build/lambda.zip").read_bytes()).hexdigest()
@@ -191,6 +200,7 @@ def test_summary_gives_sizes_and_hashes(project, run, offline):
     assert "262,144,000 B" in result.out
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_rebuild_replaces_its_own_target(project, run, offline):
     assert run("install", "--runtime", "python3.12", *offline, "purepkg").exit_code == 0
     assert run("install", "--runtime", "python3.12", *offline, "dep-new").exit_code == 0
@@ -232,6 +242,7 @@ def test_missing_requirements_file(project, run):
     assert "error: requirements file requirements.txt not found" in result.err
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_requirements_file_and_constraints_pass_through(project, run, offline):
     (project / "requirements.txt").write_text("glibcpkg\npurepkg\n")
     (project / "constraints.txt").write_text("glibcpkg<2\n")
@@ -248,17 +259,29 @@ def test_pip_failure_shows_pips_own_message(project, run, offline):
     assert result.err.rstrip().splitlines()[-1].startswith("error: pip failed")
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_no_deps_passes_through(project, run, offline):
     result = run("install", "--runtime", "python3.12", "--no-deps", *offline, "markerpkg")
     assert result.exit_code == 0, result.err
     assert installed(project) == {"markerpkg"}
 
 
+@pytest.mark.usefixtures("fake_pip")
 def test_empty_requirements_file_gives_an_empty_valid_package(project, run, offline):
     (project / "requirements.txt").write_text("# nothing yet\n")
     result = run("install", "--runtime", "python3.12", *offline, "-r", "requirements.txt")
     assert result.exit_code == 0, result.err
     assert zip_names(project / "build/lambda.zip") == []
+
+
+def test_a_failure_is_explained_from_where_a_nested_file_says_pip_looks(project, run, wheelhouse):
+    (project / "reqs").mkdir()
+    (project / "reqs" / "wh").symlink_to(wheelhouse)
+    (project / "requirements.txt").write_text("-r reqs/base.txt\n")
+    (project / "reqs" / "base.txt").write_text("--no-index\n-f wh\nnewglibc\n")
+    result = run("install", "--runtime", "python3.11", "-r", "requirements.txt")
+    assert result.exit_code == EXIT_NO_WHEEL, result.err
+    assert "newglibc: no wheel loads on python3.11 (glibc 2.26)" in result.err
 
 
 def test_outputs_of_earlier_builds_are_replaced_even_from_a_version_before_the_zip_comment(project, run):

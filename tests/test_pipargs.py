@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 
 import pytest
 
 from pip_lambda.config.options import split_argv
+from pip_lambda.config.sources import _names_requirements
 from pip_lambda.errors import UsageError
-from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.pip.args import FIND_LINKS, PIP_TABLE, REQUIREMENT, PipArgs, parse_pip_args, tokenize
 from pip_lambda.pip.run import install_command, pip_environment
 from pip_lambda.pip.seam import MARKERS_VARIABLE
 from pip_lambda.plan.runtimes import get_runtime
@@ -39,6 +42,91 @@ PASSTHROUGH = [
 @pytest.mark.parametrize("tokens", PASSTHROUGH)
 def test_pip_options_pass_through_unchanged(tokens):
     assert parse_pip_args(tokens, PY312).passthrough == tuple(tokens)
+
+
+def test_the_option_table_knows_every_option_of_the_installed_pip():
+    """The one table, checked against ``pip install --help``: each spelling, and whether it takes a value."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    options = re.findall(r"^  ((?:-{1,2}[\w-]+)(?:, -{1,2}[\w-]+)*)( <[^>]+>)?(?:\s|$)", shown, re.MULTILINE)
+    assert len(options) > 60
+    for spellings, metavar in options:
+        for spelling in spellings.split(", "):
+            option = PIP_TABLE.find(spelling)
+            assert option is not None, spelling
+            assert option.takes_value == bool(metavar), spelling
+
+
+@pytest.mark.parametrize(
+    ("arguments", "option", "value"),
+    [
+        (["--find-links", "wh"], FIND_LINKS, "wh"),
+        (["--find-links=wh"], FIND_LINKS, "wh"),
+        (["-f", "wh"], FIND_LINKS, "wh"),
+        (["-fwh"], FIND_LINKS, "wh"),
+        (["--find", "wh"], FIND_LINKS, "wh"),
+        (["--find-l=wh"], FIND_LINKS, "wh"),
+        (["-qUr", "req.txt"], REQUIREMENT, "req.txt"),
+        (["-qUrreq.txt"], REQUIREMENT, "req.txt"),
+    ],
+)
+def test_one_tokenizer_reads_every_spelling_as_pip_does(arguments, option, value):
+    tokens = [token for token in tokenize(arguments) if token.option is option]
+    assert [token.value for token in tokens] == [value]
+
+
+def test_a_bundle_keeps_its_tokens_and_each_option_can_stand_alone():
+    args = PipArgs(("-qUr", "req.txt", "--pre", "numpy"))
+    assert parse_pip_args(args.passthrough, PY312).passthrough == args.passthrough
+    assert args.without_requirements() == ("-q", "-U", "--pre")
+    assert args.looks == ("--pre",)
+
+
+def test_abbreviated_and_bundled_options_are_checked_like_full_ones():
+    assert parse_pip_args(["-qUr", "req.txt"], PY312).requirement_files == ("req.txt",)
+    with pytest.raises(UsageError, match=r"pip option --prefi \(--prefix\) cannot make a Lambda package"):
+        parse_pip_args(["--prefi", "/usr"], PY312)
+    with pytest.raises(UsageError, match=r"pip option --comp \(--compile\) cannot make a Lambda package"):
+        parse_pip_args(["--comp"], PY312)
+    with pytest.raises(UsageError, match=r"--targ \(--target\) given twice"):
+        parse_pip_args(["--targ", "elsewhere"], PY312)
+    with pytest.raises(UsageError, match=r"-Ue cannot make|pip option -e cannot make a Lambda package"):
+        parse_pip_args(["-Ue", "."], PY312)
+
+
+def test_an_ambiguous_abbreviation_is_left_for_pip_to_name():
+    assert [token.option for token in tokenize(["--use", "x"])] == [None, None]
+
+
+def test_a_flag_given_a_value_is_refused():
+    with pytest.raises(UsageError, match="--no-deps takes no value"):
+        parse_pip_args(["--no-deps=1", "numpy"], PY312)
+
+
+def test_files_pip_reads_itself_count_as_requirements():
+    args = parse_pip_args(
+        ["--group", "lambda", "--requirements-from-script", "app.py", "--group=libs/pyproject.toml:x"], PY312
+    )
+    assert args.read_by_pip == ("pyproject.toml", "app.py", "libs/pyproject.toml")
+    assert args.has_requirements
+
+
+@pytest.mark.parametrize(
+    ("tokens", "names"),
+    [
+        (["-r", "req.txt"], True),
+        (["-qr", "req.txt"], True),
+        (["--requirement=req.txt"], True),
+        (["--group", "lambda"], True),
+        (["--no-deps", "numpy"], True),
+        (["--", "numpy"], True),
+        (["-c", "pins.txt"], False),
+        (["--find-links", "numpy"], False),
+    ],
+)
+def test_the_command_line_names_requirements(tokens, names):
+    assert _names_requirements(tokens) is names
 
 
 @pytest.mark.parametrize("verbosity", ["-q", "-qq", "-v", "-vvv"])

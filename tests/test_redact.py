@@ -22,6 +22,9 @@ TOKEN = "glpat-Zx81qQ7dN0tAsecret"
         ("Looking in indexes: https://__token__:abc123@pypi.example/simple/", "Looking in indexes: https://__token__:****@pypi.example/simple/"),
         ("fetch https://ghp_tokenonly@host/x.whl failed", "fetch https://****@host/x.whl failed"),
         ("git+https://oauth2:tok@gitlab.example/repo.git", "git+https://oauth2:****@gitlab.example/repo.git"),
+        ("https://user:p@ss@host/simple", "https://user:****@host/simple"),
+        ("https://ci:p@ss@w0rd@host:8443/simple?x=a@b", "https://ci:****@host:8443/simple?x=a@b"),
+        ("https://tok@en@host/x.whl and me@example.com", "https://****@host/x.whl and me@example.com"),
         ("no credentials in https://host/simple", "no credentials in https://host/simple"),
         ("an email user@example.com stays", "an email user@example.com stays"),
     ],
@@ -58,6 +61,16 @@ def test_pips_streamed_output_is_masked(caplog, monkeypatch):
     assert "Looking at https://me:****@private.example/simple" in shown
     assert "token **** alone" in shown
     assert TOKEN not in shown
+
+
+def test_a_password_with_a_raw_at_sign_is_masked_whole_in_the_verbose_log(caplog, monkeypatch):
+    """pip splits the user part at the last "@"; the command line pip-lambda logs at -v is masked the same way."""
+    monkeypatch.setattr(redaction, "_known", set())
+    caplog.set_level(logging.DEBUG, logger="pip_lambda")
+    run_pip([*_printer("ok"), "--index-url", "https://ci:p@ss-w0rd@private.example/simple"], {"PATH": ""})
+    shown = "\n".join(record.getMessage() for record in caplog.records)
+    assert "https://ci:****@private.example/simple" in shown
+    assert "ss-w0rd" not in shown
 
 
 def test_pips_error_detail_is_masked():

@@ -14,6 +14,7 @@ from pip_lambda.pip.requirements import (
     decode,
     empty_warning,
     is_lock_file,
+    local_location,
     logical_lines,
     read_requirements,
 )
@@ -149,3 +150,58 @@ def test_empty_files_give_a_warning(tmp_path, monkeypatch):
                                             ("pylock.toml[aws]", True), ("pylock.a.b.toml", False), ("req.toml", False)])  # fmt: skip
 def test_pep_751_lock_files_are_left_to_pip(name, lock):
     assert is_lock_file(name) is lock
+
+
+def test_find_links_in_a_file_are_resolved_as_pip_resolves_them(tmp_path, monkeypatch):
+    """Relative to the file when that path exists there, else as written; variables expanded; one per line."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WHEELS", "shared")
+    (tmp_path / "reqs" / "wh").mkdir(parents=True)
+    (tmp_path / "reqs" / "shared").mkdir()
+    (tmp_path / "requirements.txt").write_text("-r reqs/base.txt\n")
+    (tmp_path / "reqs" / "base.txt").write_text(
+        "-f wh\n--find-links=${WHEELS}\n--find elsewhere\n-f first -f second\n--extra-index-url https://${TOKEN}@example.invalid/simple\n"
+    )
+    found = read_requirements(["requirements.txt"])
+    base = tmp_path / "reqs"
+    assert found.find_links == (str(base / "wh"), str(base / "shared"), "elsewhere", "first")
+    assert found.looks == (
+        f"--find-links {base / 'wh'}",
+        f"--find-links {base / 'shared'}",
+        "--find-links elsewhere",
+        "--find-links first",
+        "--extra-index-url 'https://${TOKEN}@example.invalid/simple'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("link", "location"),
+    [
+        ("file:///srv/wheels", "/srv/wheels"),
+        ("file://localhost/srv/my%20wheels", "/srv/my wheels"),
+        ("wheels", "wheels"),
+        ("https://example.invalid/wheels/", None),
+        ("file://fileserver/share", None),
+    ],
+)
+def test_find_links_name_local_folders_as_pip_reads_them(link, location):
+    assert local_location(link) == (None if location is None else Path(location))
+
+
+def test_a_direct_url_with_a_hash_is_pinned_for_hash_checking(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lock.txt").write_text(
+        f"purepkg @ https://example.invalid/purepkg-1.0-py3-none-any.whl --hash={HASH}\n"
+        f"./wheels/dep_new-1.0-py3-none-any.whl --hash={HASH}\n"
+    )
+    assert len(read_requirements(["lock.txt"], require_hashes=True).lines) == 2
+
+
+def test_abbreviated_and_bundled_includes_are_followed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("--requirement=b.txt\n--constr c.txt\n")
+    (tmp_path / "b.txt").write_text("-Ur d.txt\n")
+    (tmp_path / "c.txt").write_text("purepkg<2\n")
+    (tmp_path / "d.txt").write_text("purepkg\n")
+    found = read_requirements(["a.txt"])
+    assert [(line.text, line.constraint) for line in found.lines] == [("purepkg", False), ("purepkg<2", True)]

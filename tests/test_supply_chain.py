@@ -28,7 +28,8 @@ def test_pip_always_gets_only_binary_all():
     assert "--only-binary=:all:" in command
 
 
-def test_an_sdist_from_the_index_never_runs_its_build_code(project, run, tmp_path):
+def evil_index(tmp_path: Path) -> tuple[Path, Path]:
+    """A find-links folder holding only an sdist whose setup.py leaves a file behind when it runs."""
     index = tmp_path / "index"
     index.mkdir()
     ran = tmp_path / "setup-py-ran"
@@ -40,9 +41,27 @@ def test_an_sdist_from_the_index_never_runs_its_build_code(project, run, tmp_pat
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
+    return index, ran
+
+
+def test_an_sdist_from_the_index_never_runs_its_build_code(project, run, tmp_path):
+    index, ran = evil_index(tmp_path)
     result = run("install", "--runtime", "python3.12", "--no-index", "--find-links", str(index), "evil")
     assert result.exit_code == EXIT_NO_WHEEL, result.err
     assert "only a source distribution (sdist)" in result.err
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("line", ["--no-binary :all:", "--no-binary=evil", "--only-binary :none:"])
+def test_a_requirements_file_cannot_switch_source_builds_back_on(project, run, tmp_path, line):
+    """pip applies a file's --no-binary/--only-binary after pip-lambda's --only-binary=:all:."""
+    index, ran = evil_index(tmp_path)
+    (project / "requirements.txt").write_text(f"{line}\nevil\n")
+    result = run(
+        "install", "--runtime", "python3.12", "--no-index", "--find-links", str(index), "-r", "requirements.txt"
+    )
+    assert result.exit_code == EXIT_USAGE, result.err
+    assert "requirements.txt:1: " in result.err
     assert not ran.exists()
 
 

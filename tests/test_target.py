@@ -71,3 +71,27 @@ def test_loads_platform():
     assert not python311.loads_platform("manylinux_2_28_x86_64")
     assert not python311.loads_platform("musllinux_1_2_x86_64")
     assert not python311.loads_platform("macosx_11_0_arm64")
+
+
+def test_supported_tags_are_lambdas_whatever_this_interpreter_is():
+    from packaging.tags import Tag
+
+    supported = target("python3.12").supported_tag_set
+    assert Tag("cp312", "none", "any") in supported, "pip accepts cpXY-none-any with --implementation cp"
+    assert Tag("cp312", "cp312", "manylinux_2_34_x86_64") in supported
+    assert Tag("cp32", "abi3", "manylinux1_x86_64") in supported
+    assert not {tag for tag in supported if tag.abi not in ("cp312", "abi3", "none")}
+
+
+def test_legacy_aliases_and_the_oldest_glibc_come_from_the_runtime_table(monkeypatch):
+    from dataclasses import replace
+
+    from pip_lambda.plan import runtimes
+
+    changed = replace(
+        runtimes.table(),
+        legacy_aliases=(("manylinux2014", (2, 17)),),
+        oldest_glibc=(("x86_64", (2, 17)), ("aarch64", (2, 17))),
+    )
+    monkeypatch.setattr("pip_lambda.plan.target.table", lambda: changed)
+    assert target("python3.11").platform_tags[-2:] == ("manylinux_2_17_x86_64", "manylinux2014_x86_64")

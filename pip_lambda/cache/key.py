@@ -13,6 +13,8 @@ no-op rebuild checks the key before anything heavy runs.
 
 from __future__ import annotations
 
+import configparser
+import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -20,7 +22,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,11 @@ from typing import Any
 from pip_lambda import __version__
 from pip_lambda.archive.writer import DEFAULT_LEVEL
 from pip_lambda.errors import UsageError
+from pip_lambda.pip.args import FIND_LINKS, PipArgs, tokenize
 from pip_lambda.pip.requirements import (
     RequirementLine,
     RequirementSet,
+    local_location,
     read_pip_args,
     read_requirements,
     referenced_variables,
@@ -44,7 +48,6 @@ FORMAT = 1
 NOT_IN_KEY = frozenset({"target_dir", "output", "verbosity", "use_cache", "refresh"})
 # pip-lambda's -q/-v reach pip too; they change what is printed, never what is installed.
 _OUTPUT_ONLY = re.compile(r"^(-q+|-v+|--quiet|--verbose)$")
-_FIND_LINKS_OPTIONS = ("-f", "--find-links")
 _IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__"})
 
 
@@ -148,12 +151,23 @@ def _pip_version() -> str:
     return "missing"
 
 
-def _find_links(passthrough: tuple[str, ...], lines: list[RequirementLine], config: list[str]) -> list[str]:
-    tokens = list(passthrough) + [part for line in lines for part in line.text.split()]
-    links = [tokens[index + 1] for index, token in enumerate(tokens[:-1]) if token in _FIND_LINKS_OPTIONS]
-    links += [token.split("=", 1)[1] for token in tokens if token.startswith("--find-links=")]
+def _find_links(pip_args: PipArgs, read: Sequence[RequirementSet], config_texts: Sequence[str]) -> list[Path]:
+    """Every local file or folder pip looks in for wheels, absolute: ``-f`` on the command line, in the
+    requirement files (relative to the file that names it, as pip takes it), ``file:`` URLs,
+    ``PIP_FIND_LINKS`` and the find-links of pip's configuration files."""
+    links = [token.value for token in tokenize(pip_args.passthrough) if token.option is FIND_LINKS and token.value]
+    links += [link for found in read for link in found.find_links]
     links += os.environ.get("PIP_FIND_LINKS", "").split()
-    return links + _config_values(config, ("find-links", "find_links"))
+    for text in config_texts:
+        config = configparser.RawConfigParser()
+        with contextlib.suppress(configparser.Error):
+            config.read_string(text)
+        for section in ("global", "install"):
+            for name, value in config.items(section) if config.has_section(section) else ():
+                if name.replace("_", "-") == "find-links":
+                    links += value.split()
+    locations = (local_location(link) for link in links)
+    return list(dict.fromkeys(location.absolute() for location in locations if location is not None))
 
 
 def _extra_files(environment: Mapping[str, str], config_texts: list[str]) -> RequirementSet:
@@ -182,8 +196,6 @@ def compute(request: Any, found: RequirementSet | None = None) -> Inputs:
 
     ``found`` is what the build read of the request's requirement files; read here when not given.
     """
-    from pip_lambda.pip.args import PipArgs
-
     pip_args: PipArgs = request.pip_args
     fields = {
         field.name: encode(getattr(request, field.name))
@@ -203,7 +215,7 @@ def compute(request: Any, found: RequirementSet | None = None) -> Inputs:
     digests = {(_redact(name) if "://" in name else Path(name).as_posix()): _digest(name) for name in sources}
     lines = [*requested.lines, *requested.options, *extra.lines, *extra.options]
     referenced = sorted({name for line in lines for name in referenced_variables(line.text)})
-    local_links = [link for link in _find_links(passthrough, lines, list(config_texts.values())) if "://" not in link]
+    local_links = _find_links(pip_args, (requested, extra), list(config_texts.values()))
     document = {
         "format": FORMAT,
         "pip-lambda": __version__,
@@ -215,7 +227,7 @@ def compute(request: Any, found: RequirementSet | None = None) -> Inputs:
         "referenced_variables": {name: _redact(os.environ.get(name, "")) for name in referenced},
         "pip_environment": environment,
         "pip_config": {name: hashlib.sha256(_redact(text).encode()).hexdigest() for name, text in config_texts.items()},
-        "find_links": {link: _folder_listing(Path(link)) for link in local_links},
+        "find_links": {str(link): _folder_listing(link) for link in local_links},
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
         "zip_level": DEFAULT_LEVEL,
     }

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from pip_lambda.cache.storage import new_folder, publish, read_json, touch, write_json_atomic
-from pip_lambda.pip.args import _pairs
-from pip_lambda.pip.requirements import RequirementLine
+from pip_lambda.pip.args import PipArgs
+from pip_lambda.pip.requirements import RequirementSet, files_looks
 from pip_lambda.pip.resolve import Pick, read_report, resolve
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.tree.records import read_record
@@ -31,18 +31,6 @@ from pip_lambda.tree.records import read_record
 log = logging.getLogger(__name__)
 
 MANIFEST = ".manifest.json"
-_FILE_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint"})
-# Requirement-file options that tell pip where to look; they must reach the run that fills the store.
-_INDEX_OPTIONS = (
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "--no-index",
-    "--trusted-host",
-    "--pre",
-)
 
 
 class StoreMiss(Exception):
@@ -57,24 +45,9 @@ def has(root: Path, pick: Pick) -> bool:
     return pick.sha256 is not None and (entry_folder(root, pick.sha256) / MANIFEST).is_file()
 
 
-def _fill_options(passthrough: Sequence[str], lines: Sequence[RequirementLine]) -> list[str]:
-    """pip's arguments without requirements, plus the index options found in requirement files."""
-    options: list[str] = []
-    for option, value, raw in _pairs(passthrough):
-        if option is None or option in _FILE_OPTIONS:
-            continue
-        del value
-        options.extend(raw)
-    for line in lines:
-        words = line.text.split(None, 1) if " " in line.text else line.text.split("=", 1)
-        if words[0] not in _INDEX_OPTIONS:
-            continue
-        if words[0] in ("-f", "--find-links") and len(words) > 1:
-            beside = Path(line.source).parent / words[1].strip()
-            options += [words[0], str(beside) if beside.exists() else words[1].strip()]
-        else:
-            options += [word.strip() for word in words]
-    return options
+def _fill_options(pip_args: PipArgs, found: RequirementSet, scratch: Path) -> list[str]:
+    """pip's arguments without requirements, and where the requirement files tell pip to look (a file in ``scratch``)."""
+    return [*pip_args.without_requirements(), *files_looks(found, scratch)]
 
 
 def _pin(pick: Pick) -> str:
@@ -123,7 +96,7 @@ def _publish_entry(root: Path, sha256: str, site: Path, files: Sequence[str]) ->
     publish(folder, entry_folder(root, sha256))
 
 
-def fill(root: Path, request: Any, picks: Sequence[Pick], lines: Sequence[RequirementLine]) -> None:
+def fill(root: Path, request: Any, picks: Sequence[Pick], found: RequirementSet) -> None:
     """Unpack, with pip, every picked wheel the store does not have yet."""
     missing = [pick for pick in picks if not has(root, pick)]
     if any(pick.sha256 is None for pick in picks):
@@ -135,7 +108,7 @@ def fill(root: Path, request: Any, picks: Sequence[Pick], lines: Sequence[Requir
         pins = Path(scratch, "pins.txt")
         pins.write_text("".join(f"{_pin(pick)}\n" for pick in missing), "utf-8")
         site = Path(scratch, "site")
-        options = [*_fill_options(request.pip_args.passthrough, lines), "--no-deps", "-r", str(pins)]
+        options = [*_fill_options(request.pip_args, found, Path(scratch)), "--no-deps", "-r", str(pins)]
         command = install_command(request.target, site, options, request.pip_args.platforms)
         log.info("installing %d new distribution(s) with pip: %s", len(missing), ", ".join(p.name for p in missing))
         run_pip(command, pip_environment(request.target), stream=request.verbosity > 0)

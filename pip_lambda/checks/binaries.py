@@ -1,4 +1,4 @@
-"""The binary checks: format, machine, glibc, needed libraries and extension suffixes of every file."""
+"""The binary checks: format, machine, symbol versions, needed libraries and extension suffixes of every file."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from pip_lambda.checks.advice import glibc_of, reinstall
+from pip_lambda.checks.advice import glibc_of, newer_glibc, newer_runtime, reinstall
 from pip_lambda.checks.elf import BinaryKind, CorruptElf, ElfInfo, kind_of, read_elf
 from pip_lambda.checks.findings import Finding, Level
+from pip_lambda.errors import EnvironmentProblem
+from pip_lambda.plan.runtimes import Version, version_node
 from pip_lambda.plan.target import Target
 
-# glibc version nodes without a number, and the release that introduced them.
-_NAMED_GLIBC_NODES = {"GLIBC_ABI_DT_RELR": (2, 36), "GLIBC_ABI_GNU_TLS": (2, 42), "GLIBC_ABI_GNU2_TLS": (2, 42)}
+GCC_RUNTIME_FAMILIES = ("GLIBCXX", "CXXABI", "GCC")
+"""Version families of libstdc++ (GLIBCXX, CXXABI) and libgcc_s (GCC): the ``elf-gcc-runtime`` check."""
 _OTHER_PLATFORM_LIBRARIES = (".dylib", ".dll")
 _EXTENSION_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)(t?)-([A-Za-z0-9_]+)-(linux-gnu|linux-musl|darwin)\.so$")
 
@@ -24,8 +26,17 @@ _EXTENSION_SUFFIX = re.compile(r"\.cpython-(\d)(\d+)(t?)-([A-Za-z0-9_]+)-(linux-
 @functools.cache
 def policy_libraries() -> frozenset[str]:
     """Sonames every Lambda runtime can resolve without the package shipping them."""
-    raw = json.loads(resources.files("pip_lambda").joinpath("data/manylinux-libraries.json").read_text("utf-8"))
-    return frozenset(raw["libraries"])
+    source = resources.files("pip_lambda").joinpath("data/manylinux-libraries.json")
+    try:
+        libraries = json.loads(source.read_text("utf-8"))["libraries"]
+    except (ValueError, KeyError, TypeError):
+        libraries = None
+    if not isinstance(libraries, list) or not all(isinstance(name, str) and name for name in libraries):
+        raise EnvironmentProblem(
+            f"pip-lambda's library list {source} is broken: expected an object whose 'libraries' lists sonames",
+            hint="reinstall pip-lambda; if you edited that file, fix it",
+        )
+    return frozenset(libraries)
 
 
 @dataclass(frozen=True)
@@ -101,22 +112,37 @@ def _check_elf(path: str, info: ElfInfo, distribution: str, target: Target, pack
                 reinstall(target),
             )
         ]
-    found = [*_check_glibc(path, info, distribution, target), *_check_needed(path, info, distribution, target, package)]
+    nodes = _os_versions(path, info, package)
+    found = [
+        *_check_glibc(path, nodes, distribution, target),
+        *_check_gcc_runtime(path, nodes, distribution, target),
+        *_check_needed(path, info, distribution, target, package),
+    ]
     if info.python_init:
         found.extend(_check_suffix(path, distribution, target))
     return found
 
 
-def _glibc_version(node: str) -> tuple[int, ...] | None:
-    number = node.removeprefix("GLIBC_")
-    if re.fullmatch(r"\d+(\.\d+)+", number):
-        return tuple(int(part) for part in number.split("."))
-    return _NAMED_GLIBC_NODES.get(node)
+def _os_versions(path: str, info: ElfInfo, package: Package) -> list[str]:
+    """Version nodes the file needs from the OS: from every library but those the package ships under its own name."""
+    system = policy_libraries()
+    nodes = {
+        version
+        for library, version in info.version_needs
+        if library in system or not _resolve(path, library, info, package)
+    }
+    return sorted(nodes, key=_node_order)
 
 
-def _check_glibc(path: str, info: ElfInfo, distribution: str, target: Target) -> list[Finding]:
-    nodes = sorted({version for version in info.versions if version.startswith("GLIBC_")})
-    if "GLIBC_PRIVATE" in nodes:
+def _node_order(node: str) -> tuple[bool, Version, str]:
+    """Numbered nodes by version, the unknown named ones last."""
+    version = version_node(node)[1]
+    return version is None, version or (), node
+
+
+def _check_glibc(path: str, nodes: list[str], distribution: str, target: Target) -> list[Finding]:
+    glibc = [node for node in nodes if version_node(node)[0] == "GLIBC"]
+    if "GLIBC_PRIVATE" in glibc:
         return [
             Finding(
                 Level.ERROR,
@@ -127,26 +153,47 @@ def _check_glibc(path: str, info: ElfInfo, distribution: str, target: Target) ->
                 "use a manylinux wheel of the distribution; this binary was linked against glibc internals",
             )
         ]
-    ceiling = target.runtime.glibc
-    too_new = [
-        (version, node)
-        for node in nodes
-        for version in [_glibc_version(node)]
-        if version is None or version[:2] > ceiling
-    ]
+    too_new = [node for node in glibc if not target.runtime.system.provides(node)]
     if not too_new:
         return []
-    unknown = [node for version, node in too_new if version is None]
-    newest = max((version for version, _ in too_new if version is not None), default=None)
+    newest = max((version for node in too_new for version in [version_node(node)[1]] if version), default=None)
     need = f"glibc {'.'.join(map(str, newest))}" if newest else "an unknown glibc"
+    major, minor = target.runtime.glibc
     return [
         Finding(
             Level.ERROR,
             "elf-glibc",
             distribution,
             path,
-            f"needs {need} ({', '.join(node for _, node in too_new)}), newer than {glibc_of(target)}: Lambda fails with \"version '{(unknown or [node for _, node in too_new])[-1]}' not found\"",
-            f"use a wheel built for manylinux_{ceiling[0]}_{ceiling[1]} or older (pip-lambda install picks one), or a runtime with a newer glibc (python3.12+ has 2.34)",
+            f"needs {need} ({', '.join(too_new)}), newer than {glibc_of(target)}: Lambda fails with \"version '{too_new[-1]}' not found\"",
+            f"use a wheel built for manylinux_{major}_{minor} or older (pip-lambda install picks one){newer_glibc(too_new)}",
+        )
+    ]
+
+
+def _check_gcc_runtime(path: str, nodes: list[str], distribution: str, target: Target) -> list[Finding]:
+    """GLIBCXX and CXXABI (libstdc++) and GCC (libgcc_s) against the versions of the runtime's OS."""
+    system = target.runtime.system
+    wanted = [node for node in nodes if version_node(node)[0] in GCC_RUNTIME_FAMILIES]
+    too_new = sorted(
+        (node for node in wanted if not system.provides(node)),
+        key=lambda node: (GCC_RUNTIME_FAMILIES.index(version_node(node)[0]), _node_order(node)),
+    )
+    if not too_new:
+        return []
+    families = sorted({version_node(node)[0] for node in too_new}, key=GCC_RUNTIME_FAMILIES.index)
+    shown = [node for node in too_new if version_node(node)[0] == families[0]][-1]
+    has = ", ".join(f"{family}_{'.'.join(map(str, system.highest(family) or ()))}" for family in families)
+    major, minor = target.runtime.glibc
+    return [
+        Finding(
+            Level.ERROR,
+            "elf-gcc-runtime",
+            distribution,
+            path,
+            f"needs {', '.join(too_new)}, newer than {target.runtime.name}'s libstdc++ and libgcc_s (GCC {system.gcc}, {system.name}: up to {has}): Lambda fails with \"version '{shown}' not found\"",
+            f"use a wheel built for manylinux_{major}_{minor} or older, or one that bundles its C++ runtime"
+            + newer_runtime(too_new, "C++ runtime", lambda runtime: f"GCC {runtime.system.gcc}'s"),
         )
     ]
 

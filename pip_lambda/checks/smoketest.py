@@ -1,9 +1,12 @@
 """The import smoke test: import every top-level module in a real interpreter of the target, laid out as Lambda.
 
-The package is copied into a temporary tree with Lambda's paths (the function
-in ``var/task``, a layer in ``opt``), made read-only, and imported by an
-interpreter run with ``-I -B -S``: no user site, no environment, no bytecode
-writes, no host site-packages — only the package, in Lambda's ``sys.path`` order.
+Importing runs the packages' top-level code on this machine.  So the package
+is copied into a temporary tree with Lambda's paths (the function in
+``var/task``, a layer in ``opt``), made read-only, and imported by an
+interpreter run with ``-I -B -S`` (no user site, no bytecode writes, no host
+site-packages) in an environment of its own: ``PATH``, ``LANG``,
+``LD_LIBRARY_PATH`` as on Lambda, and an empty temporary ``HOME`` and
+``TMPDIR``; nothing else of this machine's environment (no credentials).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level
 from pip_lambda.errors import UsageError
+from pip_lambda.plan.runtimes import runtime_provided
 from pip_lambda.plan.target import Target
 from pip_lambda.system.interpreters import find_interpreter
 from pip_lambda.tree.distributions import Distribution
@@ -29,8 +33,7 @@ from pip_lambda.tree.distributions import Distribution
 log = logging.getLogger(__name__)
 
 TIMEOUT = 600
-# Modules the Lambda runtime itself provides (/var/lang/lib/python3.X/site-packages), absent from the test.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
+_NOT_MODULES = (".dist-info", ".data", ".libs", ".egg-info")
 
 _SCRIPT = r"""
 import importlib, json, site, sys
@@ -81,25 +84,46 @@ def _present(site: Path, name: str) -> bool:
     return (site / name).is_dir() or (site / f"{name}.py").is_file() or any(site.glob(f"{name}.*so"))
 
 
-def top_level_modules(site: Path, distribution: Distribution) -> list[str]:
-    """The importable top-level modules of a distribution: ``top_level.txt``, or the top of its RECORD."""
-    listed = site / distribution.dist_info / "top_level.txt"
-    if listed.is_file():
-        names = listed.read_text("utf-8", errors="replace").split()
-    else:
-        names = []
-        for path in distribution.files:
-            first, _, rest = path.partition("/")
-            if rest:
-                if not first.endswith((".dist-info", ".data", ".libs")) and first != "bin":
-                    names.append(first)
-            elif first.endswith(".py"):
-                names.append(first[:-3])
-            elif first.endswith(".so"):
-                names.append(first.split(".")[0])
+def _module_name(entry: str) -> str | None:
+    """The module a top-level entry of a site imports as: ``pkg/…`` → pkg, ``mod.py`` → mod, ``ext.cpython-312-….so`` → ext."""
+    first, separator, _ = entry.partition("/")
+    if separator:
+        return None if first.endswith(_NOT_MODULES) or first == "bin" else first
+    if first.endswith(".py"):
+        return first[:-3]
+    if first.endswith(".so"):
+        return first.split(".")[0]
+    return None
+
+
+def _importable(site: Path, names: list[str]) -> list[str]:
     return sorted(
         {name for name in names if name.isidentifier() and not name.startswith("__") and _present(site, name)}
     )
+
+
+def top_level_modules(site: Path, distribution: Distribution) -> list[str]:
+    """The importable top-level modules of a distribution: ``top_level.txt``, or the top of its file list.
+
+    ``distribution.files`` is the list read while RECORD existed (``--slim``
+    removes RECORD), so the modules do not depend on what a trim step left.
+    """
+    listed = site / distribution.dist_info / "top_level.txt"
+    if listed.is_file():
+        return _importable(site, listed.read_text("utf-8", errors="replace").split())
+    return _importable(site, [name for path in distribution.files for name in [_module_name(path)] if name])
+
+
+def site_modules(site: Path) -> list[str]:
+    """The modules of a site without any metadata (a zip built by another tool): its top-level packages and modules."""
+    names = []
+    for entry in site.iterdir() if site.is_dir() else []:
+        if entry.is_dir() and not entry.is_symlink():
+            if any(entry.glob("__init__.*")):
+                names.append(entry.name)
+        elif entry.is_file():
+            names.append(_module_name(entry.name) or "")
+    return _importable(site, names)
 
 
 def _handler_problem(handler: str) -> str | None:
@@ -160,16 +184,32 @@ def run_import_test(
     names = [name for name, _ in modules]
     scratch = Path(tempfile.mkdtemp(prefix="pip-lambda-import-"))
     try:
-        base = scratch / ("opt" if layer else "var/task")
+        tree = scratch / "tree"
+        base = tree / ("opt" if layer else "var/task")
         shutil.copytree(root, base, symlinks=True)
         paths = [str(base / site) if site else str(base) for site in sites]
-        _make_read_only(scratch)
+        _make_read_only(tree)
         log.info("importing %d modules with %s", len(names), " ".join(command))
-        findings = _run(command, paths, names, handler, owners, target, base, layer)
+        findings = _run(command, paths, names, handler, owners, target, base, _environment(scratch, base, layer))
     finally:
         _make_writable(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
     return ImportStatus(True, tuple(command), tuple(names)), findings
+
+
+def _environment(scratch: Path, base: Path, layer: bool) -> dict[str, str]:
+    """What the interpreter sees: Lambda's library path, an empty HOME and TMPDIR, and nothing of this machine's."""
+    home, temporary = scratch / "home", scratch / "tmp"
+    home.mkdir()
+    temporary.mkdir()
+    library_path = [str(base / "lib")] if layer else [str(base), str(base / "lib")]
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "C.UTF-8",
+        "LD_LIBRARY_PATH": ":".join(library_path),
+        "HOME": str(home),
+        "TMPDIR": str(temporary),
+    }
 
 
 def _run(
@@ -179,12 +219,10 @@ def _run(
     handler: str | None,
     owners: dict[str, str],
     target: Target,
-    base: Path,
-    layer: bool,
+    cwd: Path,
+    environment: dict[str, str],
 ) -> list[Finding]:
     """Import in one interpreter; after a crash (a damaged binary can kill it), go on in a new one."""
-    library_path = [str(base / "lib")] if layer else [str(base), str(base / "lib")]
-    environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "LD_LIBRARY_PATH": ":".join(library_path)}
     findings: list[Finding] = []
     remaining = list(names)
     while True:
@@ -195,7 +233,7 @@ def _run(
                 text=True,
                 timeout=TIMEOUT,
                 check=False,
-                cwd=base,
+                cwd=cwd,
                 env=environment,
                 stdin=subprocess.DEVNULL,
             )
@@ -266,7 +304,7 @@ def _import_finding(
 ) -> Finding:
     distribution = owners.get(module, NO_DISTRIBUTION)
     what = "the handler" if handler and module not in owners else module
-    if isinstance(missing, str) and missing.split(".")[0] in RUNTIME_PROVIDED:
+    if isinstance(missing, str) and missing.split(".")[0] in runtime_provided().modules:
         return Finding(
             Level.WARNING,
             "import",

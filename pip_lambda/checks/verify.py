@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import posixpath
 import tempfile
-import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pip_lambda.archive.reader import open_zip
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
-from pip_lambda.checks.smoketest import ImportStatus, run_import_test, top_level_modules
+from pip_lambda.checks.smoketest import ImportStatus, run_import_test, site_modules, top_level_modules
 from pip_lambda.errors import UsageError, VerifyError
 from pip_lambda.plan.request import VerifyOptions
 from pip_lambda.plan.target import Target
@@ -83,17 +84,43 @@ def _files(root: Path) -> list[str]:
     )
 
 
-def verify_tree(root: Path, target: Target, layer: bool = False, options: VerifyOptions | None = None) -> VerifyResult:
-    """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``)."""
+def _distributions(root: Path, sites: Sequence[str], known: Sequence[Distribution]) -> list[tuple[Distribution, str]]:
+    """The distributions of each site; those ``known`` (read before a trim step removed RECORD) keep their file list."""
+    before = {dist.dist_info: dist for dist in known}
+    found: list[tuple[Distribution, str]] = []
+    for site in sites:
+        if (root / site).is_dir():
+            found.extend((before.get(dist.dist_info, dist), site) for dist in find_distributions(root / site))
+    return found
+
+
+def _modules(root: Path, sites: Sequence[str], found: Sequence[tuple[Distribution, str]]) -> list[tuple[str, str]]:
+    """(module, distribution) to import: each distribution's top-level modules, or a bare site's top-level entries."""
+    modules = [(module, str(dist)) for dist, site in found for module in top_level_modules(root / site, dist)]
+    for site in sites:
+        if not any(where == site for _, where in found):
+            modules.extend((module, NO_DISTRIBUTION) for module in site_modules(root / site))
+    return modules
+
+
+def verify_tree(
+    root: Path,
+    target: Target,
+    layer: bool = False,
+    options: VerifyOptions | None = None,
+    distributions: Sequence[Distribution] = (),
+) -> VerifyResult:
+    """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``).
+
+    ``distributions`` are the ones the build read before trimming: their file
+    lists stand in for RECORD files a trim step removed.
+    """
     options = options or VerifyOptions()
     # pyelftools loads only when a tree is verified: a no-op rebuild stays fast.
     from pip_lambda.checks import binaries, paths, sdk, tags
 
     sites, findings = site_folders(root, target, layer)
-    found: list[tuple[Distribution, str]] = []
-    for site in sites:
-        if (root / site).is_dir():
-            found.extend((dist, site) for dist in find_distributions(root / site))
+    found = _distributions(root, sites, distributions)
     files = _files(root)
     owners: dict[str, str] = {}
     for dist, site in found:
@@ -122,7 +149,7 @@ def verify_tree(root: Path, target: Target, layer: bool = False, options: Verify
         findings.extend(binaries.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
     status = None
     if options.import_test:
-        modules = [(module, str(dist)) for dist, site in found for module in top_level_modules(root / site, dist)]
+        modules = _modules(root, sites, found)
         status, failures = run_import_test(
             root, target, layer, sites, modules, handler=options.handler, python=options.python
         )
@@ -132,25 +159,31 @@ def verify_tree(root: Path, target: Target, layer: bool = False, options: Verify
 
 
 def verify_path(path: Path, target: Target, layer: bool = False, options: VerifyOptions | None = None) -> VerifyResult:
-    """Verify a zip file or a folder, built by any tool."""
+    """Verify a zip file or a folder, built by any tool; a zip is read defensively (archive.reader)."""
     if path.is_dir():
         return verify_tree(path, target, layer, options)
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give the zip file or folder to verify")
-    if not zipfile.is_zipfile(path):
-        raise UsageError(f"{path} is neither a zip file nor a folder", hint="give the zip file or folder to verify")
-    with tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(scratch)
+    with open_zip(path) as archive, tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
+        archive.extract(Path(scratch))
         return verify_tree(Path(scratch), target, layer, options)
 
 
-def verify_build(site_root: Path, target: Target, layer: bool, options: VerifyOptions) -> tuple[Finding, ...]:
-    """The verification step of ``install``: raise VerifyError on errors, return the warnings."""
+def verify_build(
+    site_root: Path,
+    target: Target,
+    layer: bool,
+    options: VerifyOptions,
+    distributions: Sequence[Distribution] = (),
+) -> tuple[Finding, ...]:
+    """The verification step of ``install``: raise VerifyError on errors, return the warnings.
+
+    ``distributions`` are those the trim step read while RECORD existed.
+    """
     if not options.enabled:
         return ()
     log.info("verifying the package for %s", target)
-    result = verify_tree(site_root, target, layer, options)
+    result = verify_tree(site_root, target, layer, options, distributions)
     if not result.ok:
         raise VerifyError(
             f"the package would not load on {target}: {counts(result.findings)}",

@@ -71,6 +71,7 @@ checks (each finding names the distribution, the file, the reason and the fix):
   binary-format     files named like libraries are ELF, not Mach-O (macOS) or PE (Windows)
   elf-machine       every ELF file is 64-bit for the architecture (x86-64 or AArch64)
   elf-glibc         GLIBC_x.y versions within the runtime's glibc; GLIBC_PRIVATE is an error
+  elf-gcc-runtime   GLIBCXX, CXXABI and GCC versions within the runtime's libstdc++ and libgcc_s
   extension-suffix  extension modules carry a suffix the runtime imports
   elf-needed        (warning) needed libraries are in the package or on every Lambda runtime
   pth-outside, direct-url   editable or local-path installs that point outside the package
@@ -78,5 +79,7 @@ checks (each finding names the distribution, the file, the reason and the fix):
   layout            a layer's python/ folder and site-packages version
   import            (--import) every top-level module imports in the target's Python
 
-exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error.
+exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is
+damaged, encrypted or compressed with an unsupported method, 5 above Lambda's unzipped limit,
+6 a zip member named outside the zip.
 """

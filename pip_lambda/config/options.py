@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 from pip_lambda.errors import UsageError
-from pip_lambda.pip.args import VALUE_OPTIONS
+from pip_lambda.pip.args import PIP_TABLE, SEPARATOR, OptionTable, PipOption, Role, Token, tokenize
 
 Kind = Literal["str", "bool", "list", "count"]
 
@@ -180,21 +180,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, hint=f"see '{self.prog} --help'")
 
 
-def _by_token(options: Sequence[Option]) -> dict[str, Option]:
-    table = {option.flag: option for option in options}
-    table.update({option.short: option for option in options if option.short})
-    return table
+def _table(options: Sequence[Option]) -> tuple[OptionTable, dict[str, Option]]:
+    """pip's option table with pip-lambda's options laid over it (never abbreviated: argparse here does not)."""
+    ours = {spelling: option for option in options for spelling in (option.flag, option.short) if spelling}
+    laid = {spelling: PipOption((spelling,), option.takes_value, Role.PIP_LAMBDA) for spelling, option in ours.items()}
+    return OptionTable({**PIP_TABLE.exact, **laid}, PIP_TABLE.abbreviable), ours
 
 
-def _our_option(token: str, table: dict[str, Option]) -> Option | None:
-    if token.startswith("--"):
-        return table.get(token.split("=", 1)[0])
-    if len(token) < 2 or token[0] != "-":
-        return None
-    option = table.get(token[:2])
-    if option is None or option.takes_value or set(token[1:]) == {token[1]}:
-        return option  # -tDIR, or a repeated flag such as -qq
-    return None
+def _bundles(tokens: Iterable[Token]) -> Iterator[list[Token]]:
+    """Tokens grouped by the argument they were written in (``-qU`` is one bundle of two)."""
+    bundle: list[Token] = []
+    for token in tokens:
+        if bundle and not (token.bundled and not token.raw):
+            yield bundle
+            bundle = []
+        bundle.append(token)
+    if bundle:
+        yield bundle
 
 
 def split_argv(argv: Sequence[str], options: Sequence[Option] = INSTALL_OPTIONS) -> tuple[list[str], list[str]]:
@@ -203,31 +205,25 @@ def split_argv(argv: Sequence[str], options: Sequence[Option] = INSTALL_OPTIONS)
     Options of pip-lambda's table are ours (``-q``/``-v`` go to both); everything
     else, and everything after ``--``, is pip's.  A value of a pip option that
     takes one stays with it, so ``-r --layer`` names a file called ``--layer``.
+    A bundle of short options is ours only when it repeats one of ours (``-qq``).
     """
-    table = _by_token(options)
+    table, by_spelling = _table(options)
     ours: list[str] = []
     pips: list[str] = []
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        index += 1
-        if token == "--":
-            pips.extend(argv[index:])
-            break
-        option = _our_option(token, table)
-        if option is None:
-            pips.append(token)
-            if token in VALUE_OPTIONS and index < len(argv):
-                pips.append(argv[index])
-                index += 1
+    separated = False
+    for bundle in _bundles(tokenize(argv, table)):
+        first = bundle[0]
+        if separated or first.spelling == SEPARATOR:
+            separated = True
+            pips.extend(first.raw)
             continue
-        ours.append(token)
-        attached = "=" in token if token.startswith("--") else len(token) > 2
-        if option.takes_value and not attached and index < len(argv):
-            ours.append(argv[index])
-            index += 1
-        if option.forwarded_to_pip:
-            pips.append(token)
+        mine = first.option is not None and first.option.role is Role.PIP_LAMBDA
+        if not mine or any(token.spelling != first.spelling for token in bundle):
+            pips.extend(first.raw)
+            continue
+        ours.extend(first.raw)
+        if by_spelling[first.spelling or ""].forwarded_to_pip:
+            pips.extend(first.raw)
     return ours, pips
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pip_lambda.config.options import INSTALL_OPTIONS, Option
 from pip_lambda.config.values import ENV_PREFIX, ConfigError, configurable_options, convert, empty_value, variable_name
-from pip_lambda.pip.args import VALUE_OPTIONS
+from pip_lambda.pip.args import Role, tokenize
 
 if TYPE_CHECKING:
     from pip_lambda.config.files import ProjectConfig
@@ -142,20 +142,11 @@ def _shown(value: Any) -> str:
 
 
 def _names_requirements(tokens: Sequence[str]) -> bool:
-    """Whether pip's command-line arguments name requirements (-r FILE or a specifier)."""
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
-        if token == "--":
-            return index < len(tokens)
-        if token.startswith(("-r", "--requirement")):
-            return True
-        if token in VALUE_OPTIONS:
-            index += 1
-        elif not token.startswith("-"):
-            return True
-    return False
+    """Whether pip's command-line arguments name requirements (-r FILE, --group, a specifier...)."""
+    return any(
+        token.is_positional or (token.option is not None and token.option.role is Role.REQUIREMENTS)
+        for token in tokenize(tokens)
+    )
 
 
 def pip_arguments(settings: Mapping[str, Setting], command_line: Sequence[str]) -> list[str]:

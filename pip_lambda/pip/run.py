@@ -1,15 +1,24 @@
-"""Build pip's command line for a target and run it as a subprocess."""
+"""Build pip's command line for a target and run it: every pip process starts here, through one runner.
+
+The runner is injected the way pypa/build injects its subprocess runner: a
+callable that runs a command with an environment and hands each output line
+back.  The default starts a real subprocess; ``using_runner`` puts another in
+place for the code it wraps (the tests' in-process pip, a counting wrapper).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pip_lambda.errors import PipFailedError
 from pip_lambda.pip.seam import MARKERS_VARIABLE
@@ -38,6 +47,55 @@ class PipRun:
 
     command: tuple[str, ...]
     output: str
+    returncode: int = 0
+
+
+class PipRunner(Protocol):
+    """Runs one pip command line with ``environment``, passing each output line to ``line``; returns the exit code."""
+
+    def __call__(self, command: Sequence[str], environment: Mapping[str, str], line: Callable[[str], None]) -> int: ...
+
+
+def subprocess_runner(command: Sequence[str], environment: Mapping[str, str], line: Callable[[str], None]) -> int:
+    """The real runner: pip in a subprocess, stdout and stderr merged.
+
+    An interrupt (Ctrl-C, SIGTERM) stops pip and its children before it propagates.
+    """
+    process = subprocess.Popen(
+        list(command),
+        env=dict(environment),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        **child_options(),
+    )
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line(raw.rstrip("\r\n"))
+        return process.wait()
+    except BaseException:
+        stop_child(process)
+        raise
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+_runner: ContextVar[PipRunner] = ContextVar("pip_runner", default=subprocess_runner)
+
+
+@contextlib.contextmanager
+def using_runner(runner: PipRunner) -> Iterator[PipRunner]:
+    """Start every pip process through ``runner`` inside the ``with`` block."""
+    token = _runner.set(runner)
+    try:
+        yield runner
+    finally:
+        _runner.reset(token)
 
 
 def install_command(
@@ -68,44 +126,28 @@ def pip_environment(target: Target, base: Mapping[str, str] | None = None) -> di
     return environment
 
 
-def run_pip(command: Sequence[str], environment: Mapping[str, str], *, stream: bool = False) -> PipRun:
-    """Run pip; raise PipFailedError carrying pip's own error lines when it fails.
+def run_pip(
+    command: Sequence[str], environment: Mapping[str, str], *, stream: bool = False, check: bool = True
+) -> PipRun:
+    """Run pip through the runner; with ``check``, raise PipFailedError carrying pip's own error lines when it fails.
 
     pip's output always passes through pip-lambda, credentials masked: with
-    ``stream`` each line is logged as it comes.  An interrupt (Ctrl-C, SIGTERM)
-    stops pip and its children before it propagates.
+    ``stream`` each line is logged as it comes.
     """
     log.debug("running %s", redact(" ".join(command)))
     lines: list[str] = []
-    process = subprocess.Popen(
-        list(command),
-        env=dict(environment),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        **child_options(),
-    )
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = redact(raw.rstrip("\r\n"))
-            lines.append(line)
-            if stream:
-                log.info("%s", line)
-        returncode = process.wait()
-    except BaseException:
-        stop_child(process)
-        raise
-    finally:
-        if process.stdout is not None:
-            process.stdout.close()
+
+    def take(raw: str) -> None:
+        line = redact(raw)
+        lines.append(line)
+        if stream:
+            log.info("%s", line)
+
+    returncode = _runner.get()(command, environment, take)
     output = "\n".join(lines)
-    if returncode != 0:
+    if check and returncode != 0:
         raise PipFailedError(f"pip failed (exit code {returncode})", detail=pip_error_lines(output))
-    return PipRun(tuple(command), output)
+    return PipRun(tuple(command), output, returncode)
 
 
 def pip_error_lines(output: str) -> str:

@@ -9,26 +9,21 @@ would carry this machine's glibc and architecture, so it is refused.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from packaging.requirements import Requirement
-from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from pip_lambda.errors import NoCompatibleWheelError
-from pip_lambda.pip.run import install_command, run_pip
+from pip_lambda.pip.run import run_pip
 from pip_lambda.plan.target import Target
 
 log = logging.getLogger(__name__)
 
 ALL = ":all:"
-# pip -vvv logs every link it skips; the sdists it skips under --only-binary=:all: read like this.
-_SKIPPED_SDIST = re.compile(r"No sources permitted for [^:]+: (\S+)")
 
 
 class SdistOnlyError(NoCompatibleWheelError):
@@ -39,33 +34,6 @@ class SdistOnlyError(NoCompatibleWheelError):
         self.name = name
         self.requirement = requirement
         self.sdist = sdist
-
-
-def sdist_file(
-    target: Target, requirement: str, index_args: Sequence[str], environment: Mapping[str, str]
-) -> str | None:
-    """The file name of the newest sdist matching ``requirement``, as pip sees the index; None if unknown."""
-    with tempfile.TemporaryDirectory(prefix="pip-lambda-probe-") as scratch:
-        command = install_command(
-            target,
-            Path(scratch) / "site",
-            [*index_args, "--dry-run", "--no-deps", "-vvv", requirement],
-            target.platform_tags,
-        )
-        done = subprocess.run(
-            command, env=dict(environment), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
-        )
-    wanted = Requirement(requirement)
-    found = []
-    for url in _SKIPPED_SDIST.findall(done.stdout + done.stderr):
-        name = url.split("#", 1)[0].rsplit("/", 1)[-1]
-        try:
-            project, version = parse_sdist_filename(name)
-        except InvalidSdistFilename:
-            continue
-        if project == canonicalize_name(wanted.name) and wanted.specifier.contains(version, prereleases=True):
-            found.append((version, name))
-    return max(found)[1] if found else None
 
 
 def allows(allowed: Sequence[str], name: str) -> bool:
@@ -83,7 +51,7 @@ def is_pure(wheel: str) -> bool:
 def build_wheel(
     error: SdistOnlyError,
     target: Target,
-    index_args: Sequence[str],
+    looks: Sequence[str],
     environment: Mapping[str, str],
     wheelhouse: Path,
     *,
@@ -95,7 +63,7 @@ def build_wheel(
     with tempfile.TemporaryDirectory(prefix="pip-lambda-sdist-") as scratch:
         command = [
             sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary", error.name,
-            "--wheel-dir", scratch, *index_args, error.requirement,
+            "--wheel-dir", scratch, *looks, error.requirement,
         ]  # fmt: skip
         run_pip(command, environment, stream=stream)
         built = sorted(Path(scratch).glob("*.whl"))

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pip_lambda.errors import UsageError
-from pip_lambda.plan.runtimes import Runtime
+from pip_lambda.plan.runtimes import Runtime, table
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
-
-# x86_64 manylinux starts at glibc 2.5 (manylinux1); aarch64 at 2.17 (manylinux2014).
-_OLDEST_GLIBC_MINOR = {"x86_64": 5, "aarch64": 17}
-# PEP 600 aliases, newest first: manylinux2014 is glibc 2.17, manylinux2010 2.12, manylinux1 2.5.
-_LEGACY_ALIASES = (("manylinux2014", 17), ("manylinux2010", 12), ("manylinux1", 5))
 
 
 class Arch(enum.Enum):
@@ -59,9 +55,12 @@ class Target:
         ``manylinux2014``/``2010`` aliases), so each ``manylinux_2_N`` is listed.
         """
         machine = self.arch.machine
-        ceiling = self.runtime.glibc[1]
-        tags = [f"manylinux_2_{minor}_{machine}" for minor in range(ceiling, _OLDEST_GLIBC_MINOR[machine] - 1, -1)]
-        legacy = [f"{alias}_{machine}" for alias, minor in _LEGACY_ALIASES if minor >= _OLDEST_GLIBC_MINOR[machine]]
+        major, ceiling = self.runtime.glibc
+        oldest = dict(table().oldest_glibc)[machine]
+        tags = [f"manylinux_{major}_{minor}_{machine}" for minor in range(ceiling, oldest[1] - 1, -1)]
+        legacy = [
+            f"{alias}_{machine}" for alias, glibc in table().legacy_aliases if oldest <= glibc <= self.runtime.glibc
+        ]
         return tuple(tags + legacy)
 
     @property
@@ -69,9 +68,19 @@ class Target:
         """Every wheel tag the runtime loads, most preferred first, as packaging (and pip) rank them."""
         from packaging.tags import compatible_tags, cpython_tags
 
-        version = self.runtime.python
+        version, interpreter = self.runtime.python, self.runtime.cpython_tag
         platforms = list(self.platform_tags)
-        return (*cpython_tags(version, platforms=platforms), *compatible_tags(version, platforms=platforms))
+        # The ABI and interpreter are Lambda's, as pip's --implementation cp names them: not this
+        # machine's (a debug or free-threaded build here would add cp312d or cp313t).
+        return (
+            *cpython_tags(version, abis=[interpreter], platforms=platforms),
+            *compatible_tags(version, interpreter=interpreter, platforms=platforms),
+        )
+
+    @functools.cached_property
+    def supported_tag_set(self) -> frozenset[Tag]:
+        """:attr:`supported_tags` for membership tests, computed once per target."""
+        return frozenset(self.supported_tags)
 
     def loads_platform(self, tag: str) -> bool:
         """Whether a wheel platform tag (``manylinux_2_28_x86_64``, ``any``…) loads on the target."""

@@ -20,7 +20,9 @@ MIN_SECRET = 4
 MIN_LONE_TOKEN = 12
 """A user name without a password (``https://TOKEN@host``) this long is taken for a token; ``git@`` is not."""
 
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/@:]*)(?::(?P<password>[^\s/@]*))?@")
+# The user part runs to the LAST "@" before the host's end, where pip (and urllib) split it, so a password with
+# a raw "@" (user:p@ss@host) is masked whole; the user name ends at the first ":".
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/?#:]*)(?::(?P<password>[^\s/?#]*))?@")
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"]+")
 _known: set[str] = set()
 

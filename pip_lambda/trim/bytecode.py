@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pip_lambda.errors import EnvironmentProblem
-from pip_lambda.plan.target import Arch, Target
-from pip_lambda.system.interpreters import find_interpreter
+from pip_lambda.plan.target import Target
+from pip_lambda.system.interpreters import find_python
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +50,23 @@ class CompileResult:
 
 
 def compile_interpreter(target: Target, explicit: str | None = None) -> list[str]:
-    """A command running the runtime's Python X.Y, of either architecture, or a clear error."""
-    if explicit:
-        found = find_interpreter(target, explicit) or find_interpreter(_other_arch(target), explicit)
-        if found is None:
-            raise EnvironmentProblem(
-                f"--python {explicit} is not a working Python {target.runtime.python_version}",
-                hint=f"--compile needs Python {target.runtime.python_version} to write bytecode {target.runtime.name} can load",
-            )
+    """A command running the runtime's Python X.Y, of either architecture, or a clear error.
+
+    Each candidate is probed once per process (system.interpreters), however often a build asks.
+    """
+    version = target.runtime.python_version
+    found = find_python(version, None, explicit)
+    if found is not None:
         return found
-    found = find_interpreter(target) or find_interpreter(_other_arch(target))
-    if found is None:
-        version = target.runtime.python_version
+    if explicit:
         raise EnvironmentProblem(
-            f"--compile needs a Python {version} interpreter to write bytecode {target.runtime.name} can load, and none was found",
-            hint=f"install one (pyenv install {version}, uv python install {version}, or your system's python{version} package) and put python{version} on PATH, or pass --python PATH",
+            f"--python {explicit} is not a working Python {version}",
+            hint=f"--compile needs Python {version} to write bytecode {target.runtime.name} can load",
         )
-    return found
-
-
-def _other_arch(target: Target) -> Target:
-    other = Arch.ARM64 if target.arch is Arch.X86_64 else Arch.X86_64
-    return Target(target.runtime, other)
+    raise EnvironmentProblem(
+        f"--compile needs a Python {version} interpreter to write bytecode {target.runtime.name} can load, and none was found",
+        hint=f"install one (pyenv install {version}, uv python install {version}, or your system's python{version} package) and put python{version} on PATH, or pass --python PATH",
+    )
 
 
 def compile_tree(site: Path, interpreter: list[str], origin: str) -> CompileResult:

@@ -19,12 +19,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pip_lambda.pip.requirements import RequirementSet
+from pip_lambda.plan.runtimes import runtime_provided
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution, read_metadata
 
 log = logging.getLogger(__name__)
 
-SDK = ("boto3", "botocore", "s3transfer", "jmespath")
+SDK = runtime_provided().excluded
 """Provided by every Lambda Python runtime, in a version that depends on the runtime and Region."""
 
 
