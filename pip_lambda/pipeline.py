@@ -1,4 +1,4 @@
-"""One build: pip into a fresh staging folder, clean it, add code, check sizes, zip, swap into place."""
+"""One build: pip into a fresh staging folder, clean it, add code, check sizes, zip, put both in place together."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pip_lambda.archive.writer import collect_entries, write_zip, zip_time
+from pip_lambda.archive.writer import collect_entries, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
@@ -21,20 +21,15 @@ from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.result import BuildResult, Reused
-from pip_lambda.system.locks import target_lock
+from pip_lambda.system.locks import target_lock, zip_locks
+from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
-from pip_lambda.tree.staging import (
-    MARKER,
-    check_output,
-    check_target,
-    clean_debris,
-    clean_zip_debris,
-    create_staging,
-    promote,
-    remove_ours,
-)
+from pip_lambda.tree.journal import NewZip
+from pip_lambda.tree.outputs import check_output
+from pip_lambda.tree.replace import discard, output_of_pending, put_in_place, recover
+from pip_lambda.tree.staging import JOURNAL, MARKER, check_target, clean_debris, clean_zip_debris, create_staging
 from pip_lambda.trim.bytecode import compile_interpreter
 from pip_lambda.trim.exclude import compile_patterns
 from pip_lambda.trim.steps import trim
@@ -50,7 +45,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
     if request.output is not None:
         check_output(request.output, request.target_dir)
     found = read_pip_args(request.pip_args)
-    check_code_paths(request.code)
+    check_code_paths(request.code, request.target_dir, request.output)
     compile_patterns(request.trim.exclude)
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)
@@ -140,9 +135,36 @@ def build(request: BuildRequest) -> BuildResult:
     found = check_request(request)
     try:
         with target_lock(request.target_dir):
-            return _locked_build(request, found)
+            pending = output_of_pending(request.target_dir)
+            outputs = [path for path in (request.output, pending) if path is not None]
+            with zip_locks(outputs):
+                _settle(request.target_dir, outputs)
+                return _locked_build(request, found)
     except OSError as error:
         raise from_os_error(error) from None
+
+
+def settle_pending(path: Path) -> None:
+    """Before ``path`` (a target folder or a zip beside it) is read: finish or undo a replacement a killed build left."""
+    for journal in path.parent.glob(f".*{JOURNAL}"):
+        target = journal.with_name(journal.name[1 : -len(JOURNAL)])
+        output = output_of_pending(target)
+        if path.resolve() not in (target.resolve(), output.resolve() if output is not None else None):
+            continue
+        try:
+            with target_lock(target), zip_locks([output] if output is not None else []):
+                recover(target)
+        except OSError as error:
+            raise from_os_error(error) from None
+
+
+def _settle(target_dir: Path, outputs: list[Path]) -> None:
+    """What an interrupted build left: its replacement finished or undone, then its debris removed."""
+    recover(target_dir)
+    clean_debris(target_dir)
+    for output in outputs:
+        clean_zip_debris(output)
+    pause_point("locked")
 
 
 def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
@@ -155,10 +177,8 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     empty = empty_warning(found, request.code)
     if empty:
         warnings.append(empty)
-    clean_debris(request.target_dir)
-    if request.output is not None:
-        clean_zip_debris(request.output)
     staging = create_staging(request.target_dir)
+    new_zip = None
     added: list[str] = []  # wheels this build adds to the store, removed again if it fails
     try:
         site = staging / "python" if request.layer else staging
@@ -181,17 +201,18 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         if request.output is not None:
             mark = time.perf_counter()
             log.info("writing %s", request.output)
-            zip_result = write_zip(entries, request.output)
+            temporary, zip_result = write_temporary_zip(entries, request.output)
+            new_zip = NewZip(temporary, request.output, zip_result.size, zip_result.sha256)
             timings["zip"] = time.perf_counter() - mark
             warning = zipped_warning(zip_result.size)
             if warning:
                 warnings.append(warning)
-        promote(staging, request.target_dir)
     except BaseException:
         with shielded():
-            remove_ours(staging)
+            discard(staging, new_zip)
             store.discard(plan.root, added)
         raise
+    put_in_place(request.target_dir, staging, request.output, new_zip)
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)
     trimmed_or_none = trimmed if request.trim.active else None

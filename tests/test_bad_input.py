@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,23 @@ def _all(*setups: Setup) -> Setup:
     def setup(project: Path) -> None:
         for step in setups:
             step(project)
+
+    return setup
+
+
+def _foreign_zip(name: str) -> Setup:
+    def setup(project: Path) -> None:
+        with zipfile.ZipFile(project / name, "w") as archive:
+            archive.comment = b"made by another tool"
+            archive.writestr("notes.txt", "mine\n")
+
+    return setup
+
+
+def _link(name: str, to: str) -> Setup:
+    def setup(project: Path) -> None:
+        (project / to).mkdir(parents=True, exist_ok=True)
+        (project / name).symlink_to(project / to)
 
     return setup
 
@@ -102,6 +120,7 @@ class Case:
 
 
 HASH = "sha256:" + "0" * 64
+UNDECODABLE = os.fsdecode(b"caf\xe9.py")
 
 CASES = [
     Case("malformed-line-in-file", ("-r", "req.txt"), EXIT_USAGE, "req.txt:2: invalid requirement 'purepkg >=< 1'",
@@ -196,6 +215,8 @@ CASES = [
          _folder("src", "setup.py", "app.py")),
     Case("target-is-a-checkout", ("-t", "vendor", "purepkg"), EXIT_UNSAFE_PATH, "refusing to replace vendor: it is a version-control checkout (.git)",
          _folder("vendor/.git")),
+    Case("target-is-a-symlink", ("-t", "linked", "purepkg"), EXIT_UNSAFE_PATH, "refusing to use linked as the target: it is a symbolic link",
+         _link("linked", "real")),
     Case("target-contains-the-current-folder", ("-t", "..", "purepkg"), EXIT_UNSAFE_PATH, "it contains the current folder"),
     Case("bad-source-date-epoch", ("purepkg",), EXIT_USAGE, "SOURCE_DATE_EPOCH='yesterday' is not a whole number",
          env=(("SOURCE_DATE_EPOCH", "yesterday"),)),
@@ -214,6 +235,40 @@ CASES = [
     Case("config-unbalanced-quote", ("purepkg",), EXIT_USAGE, "environment variable PIP_LAMBDA_CODE: code = \"'\": No closing quotation",
          env=(("PIP_LAMBDA_CODE", "'"),)),
     Case("unknown-named-target", ("--name", "api", "purepkg"), EXIT_USAGE, "no named target 'api'"),
+    Case("source-date-epoch-superscript-digit", ("--code", "app.py"), EXIT_USAGE, "SOURCE_DATE_EPOCH='²' is not a whole number",
+         env=(("SOURCE_DATE_EPOCH", "²"),)),
+    Case("source-date-epoch-after-2107", ("--code", "app.py"), EXIT_USAGE, "SOURCE_DATE_EPOCH='4354819200' is after 2107-12-31",
+         env=(("SOURCE_DATE_EPOCH", "4354819200"),)),
+    Case("source-date-epoch-huge", ("--code", "app.py"), EXIT_USAGE, "SOURCE_DATE_EPOCH='999999999999999999999' is after 2107-12-31",
+         env=(("SOURCE_DATE_EPOCH", "999999999999999999999"),)),
+    Case("config-verbose-superscript-digit", ("--code", "app.py"), EXIT_USAGE, "verbose must be a whole number (0 or more), not '²'",
+         _write("setup.cfg", "[pip-lambda]\nverbose = ²\n")),
+    Case("config-quiet-overflow", ("--code", "app.py"), EXIT_USAGE, "quiet is more than 3",
+         _write("pyproject.toml", "[tool.pip-lambda]\nquiet = 99999999999999999999999\n")),
+    Case("config-quiet-too-many", ("--code", "app.py"), EXIT_USAGE, "quiet = 9999999999 is more than 3",
+         env=(("PIP_LAMBDA_QUIET", "9999999999"),)),
+    Case("config-target-of-unknown-user", ("--code", "app.py"), EXIT_USAGE, "target = '~nosuchuser/x': there is no home folder for nosuchuser",
+         _write("pyproject.toml", '[tool.pip-lambda]\ntarget = "~nosuchuser/x"\n')),
+    Case("config-target-with-nul", ("--code", "app.py"), EXIT_USAGE, "target = 'a\\x00b' holds a NUL character",
+         _write("pyproject.toml", '[tool.pip-lambda]\ntarget = "a\\u0000b"\n')),
+    Case("code-with-undecodable-name", ("--code", UNDECODABLE), EXIT_USAGE, "--code caf\\xe9.py: the name caf\\xe9.py is not valid UTF-8",
+         _write(UNDECODABLE, "x = 1\n")),
+    Case("code-folder-holding-an-undecodable-name", ("--code", "src"), EXIT_USAGE, "the name caf\\xe9.py is not valid UTF-8",
+         _all(_folder("src", "app.py"), _write(f"src/{UNDECODABLE}", "x = 1\n"))),
+    Case("code-holds-the-target", ("--code", "."), EXIT_UNSAFE_PATH, "--code . holds the target folder build/lambda"),
+    Case("code-holds-the-zip", ("--code", "dist", "-o", "dist/fn.zip"), EXIT_UNSAFE_PATH, "--code dist holds the zip dist/fn.zip",
+         _folder("dist", "app.py")),
+    Case("report-is-the-zip", ("--code", "app.py", "--report", "build/lambda.zip"), EXIT_UNSAFE_PATH,
+         "the report build/lambda.zip is also the zip's path"),
+    Case("report-inside-the-target", ("--code", "app.py", "--report", "build/lambda/report.json"), EXIT_UNSAFE_PATH,
+         "the report build/lambda/report.json is inside the target folder build/lambda"),
+    Case("report-is-a-folder", ("--code", "app.py", "--report", "build"), EXIT_UNSAFE_PATH, "the report build is a folder"),
+    Case("report-over-a-user-file", ("--code", "app.py", "--report", "notes.txt"), EXIT_UNSAFE_PATH,
+         "refusing to replace notes.txt: it is not a report pip-lambda wrote", _write("notes.txt", "mine\n")),
+    Case("output-over-a-user-file", ("--code", "app.py", "-o", "requirements.txt"), EXIT_UNSAFE_PATH,
+         "refusing to replace requirements.txt: it is not a zip", _write("requirements.txt", "purepkg\n")),
+    Case("output-over-another-tools-zip", ("--code", "app.py", "-o", "other.zip"), EXIT_UNSAFE_PATH,
+         "refusing to replace other.zip: it is a zip pip-lambda did not write", _foreign_zip("other.zip")),
 ]  # fmt: skip
 
 

@@ -230,6 +230,7 @@ def test_failed_build_keeps_the_last_good_zip_and_target(project, run, offline):
     assert installed(project) == {"purepkg"}
     assert sorted(path.name for path in (project / "build").iterdir()) == [
         ".lambda.pip-lambda.lock",
+        ".lambda.zip.pip-lambda.lock",
         "lambda",
         "lambda.zip",
     ]
@@ -281,3 +282,18 @@ def test_a_failure_is_explained_from_where_a_nested_file_says_pip_looks(project,
     result = run("install", "--runtime", "python3.11", "-r", "requirements.txt")
     assert result.exit_code == EXIT_NO_WHEEL, result.err
     assert "newglibc: no wheel loads on python3.11 (glibc 2.26)" in result.err
+
+
+def test_outputs_of_earlier_builds_are_replaced_even_from_a_version_before_the_zip_comment(project, run):
+    from pip_lambda.archive.writer import COMMENT, written_by_pip_lambda
+
+    (project / "app.py").write_text("x = 1\n")
+    args = ("install", "--runtime", "python3.12", "--code", "app.py", "--report", "build/report.json")
+    assert run(*args).exit_code == 0
+    zipped = project / "build/lambda.zip"
+    zipped.write_bytes(zipped.read_bytes()[: -len(COMMENT) - 2] + b"\0\0")  # no comment, as earlier versions wrote
+    (project / "app.py").write_text("x = 2\n")
+    result = run(*args)
+    assert result.exit_code == 0, result.err
+    assert written_by_pip_lambda(zipped)
+    assert "x = 2" in (project / "build/lambda/app.py").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.archive.writer import CHUNK, collect_entries, write_zip
+from pip_lambda.archive.writer import CHUNK, COMMENT, collect_entries, write_zip, written_by_pip_lambda
 from pip_lambda.errors import UnsafePathError
 
 
@@ -205,3 +205,51 @@ def test_a_large_member_compresses_about_as_well_in_pieces(tree, tmp_path):
     with zipfile.ZipFile(tmp_path / "out.zip") as archive:
         pieces = archive.getinfo("pkg/big.so").compress_size
     assert pieces <= single * 1.01
+
+
+# --- how pip-lambda knows its own zips (it replaces no other file at -o) -------------------
+
+
+def without_comment(data: bytes) -> bytes:
+    """The zip as versions before the comment wrote it: the same bytes, the comment length set to 0."""
+    end = data[: -len(COMMENT)]
+    return end[:-2] + b"\0\0"
+
+
+def test_every_zip_carries_pip_lambdas_comment_and_is_recognised(tmp_path):
+    result = write_zip(collect_entries(make_tree(tmp_path / "t", 0, 0o644)), tmp_path / "t.zip")
+    with zipfile.ZipFile(result.path) as archive:
+        assert archive.comment == COMMENT == b"written by pip-lambda"
+        assert archive.testzip() is None
+    assert written_by_pip_lambda(result.path)
+
+
+def test_zips_of_earlier_versions_are_recognised_by_their_shape(tmp_path):
+    result = write_zip(collect_entries(make_tree(tmp_path / "t", 0, 0o644)), tmp_path / "t.zip")
+    old = tmp_path / "old.zip"
+    old.write_bytes(without_comment(result.path.read_bytes()))
+    with zipfile.ZipFile(old) as archive:
+        assert archive.comment == b"" and archive.testzip() is None
+    assert written_by_pip_lambda(old)
+
+
+def test_other_zips_and_other_files_are_not_recognised(tmp_path):
+    tree = make_tree(tmp_path / "t", 1_000_000_000, 0o644)
+    os.utime(tree / "pkg" / "tool.sh", (1_700_000_000, 1_700_000_000))
+    python_made = tmp_path / "python.zip"
+    with zipfile.ZipFile(python_made, "w") as archive:  # what shutil.make_archive does: each file's own mtime
+        for path in sorted(tree.rglob("*")):
+            archive.write(path, path.relative_to(tree).as_posix())
+    commented = tmp_path / "commented.zip"
+    with zipfile.ZipFile(commented, "w") as archive:
+        archive.comment = b"built by hand"
+        archive.writestr("a.py", "a = 1\n")
+    extra = tmp_path / "extra.zip"
+    info = zipfile.ZipInfo("a.py")
+    info.extra = b"UT\x05\x00\x01\x00\x00\x00\x00"  # as zip -r writes it
+    with zipfile.ZipFile(extra, "w") as archive:
+        archive.writestr(info, "a = 1\n")
+    text = tmp_path / "requirements.txt"
+    text.write_text("purepkg\n")
+    for path in (python_made, commented, extra, text, tmp_path / "missing.zip"):
+        assert not written_by_pip_lambda(path), path

@@ -16,6 +16,7 @@ import stat
 import struct
 import time
 import unicodedata
+import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +35,9 @@ CHUNK = 1 << 20
 WINDOW_BYTES = 64 << 20
 _WINDOW = 32 << 10
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
+ZIP_END = 4354819198  # 2107-12-31T23:59:58Z, the latest
+COMMENT = b"written by pip-lambda"
+"""The archive comment of every zip pip-lambda writes: how it knows a zip it may replace (``-o``)."""
 
 # Formats that are compressed already: deflating them again costs time and saves nothing.
 _COMPRESSED_SUFFIXES = frozenset(
@@ -53,8 +57,24 @@ def temporary_zip_prefix(output: Path) -> str:
     return f".{output.name}.pip-lambda-"
 
 
+def create_temporary_zip(output: Path) -> tuple[int, Path]:
+    """A new, empty file beside ``output``, named so that the next build recognises it if this one dies."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f"{temporary_zip_prefix(output)}{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    # O_EXCL: never write through a file or link that someone else put at this name.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    return descriptor, temporary
+
+
 def check_name(name: str) -> None:
-    """Refuse a member name that could land outside the folder it is unzipped into."""
+    """Refuse a member name that could land outside the folder it is unzipped into, or that is not text."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePathError(
+            f"refusing to write the zip member {name!a}: its name is not valid UTF-8",
+            hint="rename the file; a zip for Lambda holds UTF-8 names",
+        ) from None
     parts = name.rstrip("/").split("/")
     if (
         not name
@@ -154,12 +174,14 @@ def zip_time(source_date_epoch: str | None = None) -> tuple[int, int]:
     epoch = ZIP_EPOCH
     raw = os.environ.get("SOURCE_DATE_EPOCH") if source_date_epoch is None else source_date_epoch
     if raw:
-        if not raw.strip().isdigit():
-            raise UsageError(
-                f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970",
-                hint="set it to an integer such as $(git log -1 --format=%ct), or unset it",
-            )
-        epoch = max(ZIP_EPOCH, int(raw))
+        digits = raw.strip()
+        hint = "set it to an integer such as $(git log -1 --format=%ct), or unset it"
+        # isdigit() alone accepts '²' and other digits int() refuses.
+        if not (digits.isascii() and digits.isdigit()):
+            raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970", hint=hint)
+        if len(digits) > len(str(ZIP_END)) or int(digits) > ZIP_END:
+            raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is after 2107-12-31, the last date a zip can hold", hint=hint)
+        epoch = max(ZIP_EPOCH, int(digits))
     moment = time.gmtime(epoch)
     dos_date = ((moment.tm_year - 1980) << 9) | (moment.tm_mon << 5) | moment.tm_mday
     dos_time = (moment.tm_hour << 11) | (moment.tm_min << 5) | (moment.tm_sec // 2)
@@ -287,7 +309,7 @@ class _HashingFile:
         self.offset += len(data)
 
 
-def _holds(path: Path, size: int, sha256: str) -> bool:
+def holds(path: Path, size: int, sha256: str) -> bool:
     """Whether ``path`` has these bytes already: then it stays untouched, mtime included, so make sees no change."""
     try:
         if path.stat().st_size != size:
@@ -301,6 +323,34 @@ def _holds(path: Path, size: int, sha256: str) -> bool:
     return digest.hexdigest() == sha256
 
 
+def written_by_pip_lambda(path: Path) -> bool:
+    """Whether the zip at ``path`` is one pip-lambda wrote: its comment, or the exact shape versions before it had.
+
+    Older versions wrote no comment, but every member had the same timestamp,
+    made-by and needed versions 3.20/2.0, no extra field, no comment and a
+    normalised mode; other tools' zips differ in at least one of these.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.comment:
+                return archive.comment == COMMENT
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+    first = members[0].date_time if members else None
+    modes = {_normal_mode(0, True), _normal_mode(0o644, False), _normal_mode(0o755, False)}
+    return all(
+        (info.create_system, info.create_version, info.extract_version) == (3, 20, 20)
+        and not info.extra
+        and not info.comment
+        and info.flag_bits & ~_UTF8_FLAG == 0
+        and info.date_time == first
+        and info.compress_type in (_STORED, _DEFLATED)
+        and info.external_attr >> 16 in modes
+        for info in members
+    )
+
+
 def write_zip(
     entries: Sequence[Entry],
     output: Path,
@@ -309,7 +359,34 @@ def write_zip(
     workers: int | None = None,
     source_date_epoch: str | None = None,
 ) -> ZipResult:
-    """Write ``entries`` to ``output`` atomically: a temporary file renamed into place."""
+    """Write ``entries`` to ``output`` on its own: a temporary file renamed into place unless ``output`` holds the same bytes.
+
+    A build writes with write_temporary_zip instead and replaces the zip
+    together with the target folder (tree/replace.py).
+    """
+    temporary, result = write_temporary_zip(
+        entries, output, level=level, workers=workers, source_date_epoch=source_date_epoch
+    )
+    if holds(output, result.size, result.sha256):
+        temporary.unlink()
+    else:
+        temporary.replace(output)
+    return result
+
+
+def write_temporary_zip(
+    entries: Sequence[Entry],
+    output: Path,
+    *,
+    level: int = DEFAULT_LEVEL,
+    workers: int | None = None,
+    source_date_epoch: str | None = None,
+) -> tuple[Path, ZipResult]:
+    """Write ``entries`` to a new temporary file beside ``output``, complete and flushed to disk; the caller moves it.
+
+    The result describes the zip as it will be at ``output``.  A failed or
+    interrupted write removes the temporary file.
+    """
     if len(entries) > _MAX_ENTRIES:
         raise SizeLimitError(
             f"the package has {len(entries):,} files and folders, more than a zip without ZIP64 holds ({_MAX_ENTRIES:,})"
@@ -324,62 +401,38 @@ def write_zip(
             )
         seen.add(entry.name)
     dos_date, dos_time = zip_time(source_date_epoch)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f"{temporary_zip_prefix(output)}{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    central: list[bytes] = []
-    # O_EXCL: never write through a file or link that someone else put at this name.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    descriptor, temporary = create_temporary_zip(output)
     try:
         with open(descriptor, "wb") as handle:
             out = _HashingFile(handle)
-            for entry, packed in zip(entries, _packed_in_order(entries, level, workers or default_workers())):
-                name = entry.name.encode("utf-8")
-                flags = 0 if entry.name.isascii() else _UTF8_FLAG
-                if out.offset > _MAX_32 or len(packed.data) > _MAX_32:
-                    raise SizeLimitError("the package is larger than 4 GiB, far above Lambda's limits")
-                fields = (
-                    20,
-                    flags,
-                    packed.method,
-                    dos_time,
-                    dos_date,
-                    packed.crc,
-                    len(packed.data),
-                    packed.size,
-                    len(name),
-                )
-                central.append(
-                    struct.pack(
-                        "<IHHHHHHIIIHHHHHII",
-                        0x02014B50,
-                        0x0314,
-                        *fields,
-                        0,
-                        0,
-                        0,
-                        0,
-                        entry.mode << 16 | (0x10 if entry.source is None else 0),
-                        out.offset,
-                    )
-                    + name
-                )
-                out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name)
-                out.write(packed.data)
-            directory_offset = out.offset
-            directory = b"".join(central)
-            out.write(directory)
-            out.write(
-                struct.pack(
-                    "<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), directory_offset, 0
-                )
-            )
+            _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
             handle.flush()
             os.fsync(handle.fileno())
-        if _holds(output, out.offset, out.digest.hexdigest()):
-            temporary.unlink()
-        else:
-            temporary.replace(output)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return ZipResult(output, out.digest.hexdigest(), out.offset, len(entries))
+    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries))
+
+
+def _write_members(
+    out: _HashingFile, entries: Sequence[Entry], level: int, workers: int, dos_date: int, dos_time: int
+) -> None:
+    central: list[bytes] = []
+    for entry, packed in zip(entries, _packed_in_order(entries, level, workers)):
+        name = entry.name.encode("utf-8")
+        flags = 0 if entry.name.isascii() else _UTF8_FLAG
+        if out.offset > _MAX_32 or len(packed.data) > _MAX_32:
+            raise SizeLimitError("the package is larger than 4 GiB, far above Lambda's limits")
+        fields = (20, flags, packed.method, dos_time, dos_date, packed.crc, len(packed.data), packed.size, len(name))
+        attributes = entry.mode << 16 | (0x10 if entry.source is None else 0)
+        central.append(
+            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, *fields, 0, 0, 0, 0, attributes, out.offset) + name
+        )
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name)
+        out.write(packed.data)
+    directory_offset = out.offset
+    directory = b"".join(central)
+    out.write(directory)
+    count = len(central)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
+    out.write(end + COMMENT)

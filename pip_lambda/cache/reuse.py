@@ -12,6 +12,7 @@ same distributions and files.  Every record is read back whole and checked
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pip_lambda.archive.writer import temporary_zip_prefix
+from pip_lambda.archive.writer import create_temporary_zip
 from pip_lambda.cache import entries
 from pip_lambda.cache import key as cachekey
 from pip_lambda.cache import storage as cache
@@ -34,7 +35,10 @@ from pip_lambda.pip.requirements import RequirementLine, RequirementSet
 from pip_lambda.pip.resolve import Pick, resolve
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.result import BuildResult, Reused
-from pip_lambda.tree.staging import create_staging, promote, remove_ours
+from pip_lambda.system.signals import shielded
+from pip_lambda.tree.journal import NewZip
+from pip_lambda.tree.replace import discard, put_in_place
+from pip_lambda.tree.staging import create_staging
 
 log = logging.getLogger(__name__)
 
@@ -191,25 +195,34 @@ def _untouched(request: BuildRequest, stamp: Stamp) -> bool:
     )
 
 
-def _copy_verified(source: Path, output: Path, expected: str) -> bool:
-    """Copy the cached zip next to ``output`` while hashing it; rename it into place only when it matches."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Named as the zip writer names its temporary files, so an interrupted copy is cleaned up the same way.
-    temporary = output.with_name(f"{temporary_zip_prefix(output)}{os.getpid()}-copy.tmp")
+def _copy_verified(source: Path, output: Path, expected: str) -> NewZip | None:
+    """Copy the cached zip to a temporary file beside ``output`` while hashing it; None (and no file) if it differs.
+
+    A cached zip that cannot be read is damaged (None); an output that cannot
+    be written raises, as it would in a fresh build.
+    """
     digest = hashlib.sha256()
-    try:
-        with open(source, "rb") as reader, open(temporary, "wb") as writer:
-            while chunk := reader.read(1 << 20):
-                digest.update(chunk)
-                writer.write(chunk)
-        if digest.hexdigest() != expected:
-            temporary.unlink()
-            return False
-        temporary.replace(output)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        return False
-    return True
+    with contextlib.ExitStack() as stack:
+        try:
+            reader = stack.enter_context(open(source, "rb"))
+        except OSError:
+            return None
+        descriptor, temporary = create_temporary_zip(output)
+        try:
+            with open(descriptor, "wb") as writer:
+                while chunk := reader.read(1 << 20):
+                    digest.update(chunk)
+                    writer.write(chunk)
+                writer.flush()
+                os.fsync(writer.fileno())
+                size = writer.tell()
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    if digest.hexdigest() != expected:
+        temporary.unlink()
+        return None
+    return NewZip(temporary, output, size, expected)
 
 
 def _extract(archive: Path, destination: Path) -> None:
@@ -233,19 +246,23 @@ def _extract(archive: Path, destination: Path) -> None:
 
 
 def _restore(request: BuildRequest, entry: ResultEntry) -> bool:
+    """Put the cached result in place: its zip copied and checked, the target unpacked from it, both replaced together."""
     assert request.output is not None
-    if not _copy_verified(entry.zip, request.output, entry.zip_sha256):
+    new_zip = _copy_verified(entry.zip, request.output, entry.zip_sha256)
+    if new_zip is None:
         log.warning("the cached result %s is damaged; rebuilding it", entry.folder.name[:12])
         entries.discard_result(entry)
         return False
     cache.touch(entry.folder / cache.ENTRY)
-    staging = create_staging(request.target_dir)
+    staging = None
     try:
-        _extract(request.output, staging)
-        promote(staging, request.target_dir)
+        staging = create_staging(request.target_dir)
+        _extract(new_zip.temporary, staging)
     except BaseException:
-        remove_ours(staging)
+        with shielded():
+            discard(staging, new_zip)
         raise
+    put_in_place(request.target_dir, staging, request.output, new_zip)
     return True
 
 

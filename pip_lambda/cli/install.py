@@ -21,6 +21,7 @@ from pip_lambda.plan.request import BuildRequest
 from pip_lambda.report.document import make_report, write_report
 from pip_lambda.report.summary import summary_lines
 from pip_lambda.result import BuildResult
+from pip_lambda.tree.outputs import check_report
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ def run_install(argv: Sequence[str]) -> int:
         return 0
     namespace, pips = parsed
     settings = _settings(namespace, environment_source(os.environ), find_config(), namespace.name)
-    result = build(request_for(settings, pips, namespace.name))
+    request = request_for(settings, pips, namespace.name)
+    _check_report(settings["report"].value, [request])
+    result = build(request)
     _summarise(namespace.name, result)
     _write_report([(namespace.name, result)], settings["report"].value)
     return 0
@@ -97,6 +100,7 @@ def run_build(argv: Sequence[str]) -> int:
     base = _settings(namespace, environment, project, None)
     requests = [(name, request_for(_settings(namespace, environment, project, name), pips, name)) for name in names]
     _check_distinct(requests)
+    _check_report(base["report"].value, [request for _, request in requests])
     results: list[tuple[str | None, BuildResult]] = []
     for name, request in requests:
         results.append((name, build(request)))
@@ -118,3 +122,10 @@ def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None
                     f"targets {other} and {name} both write {path}",
                     hint="give each target its own target and output, or leave them to the defaults (build/NAME)",
                 )
+
+
+def _check_report(report: str | None, requests: Sequence[BuildRequest]) -> None:
+    """The report must not overwrite a package, land in a target, or replace a file that is no report."""
+    if report:
+        outputs = [request.output for request in requests if request.output is not None]
+        check_report(Path(report), [request.target_dir for request in requests], outputs)

@@ -17,7 +17,7 @@ from pip_lambda.cli.terminal import end_status, paint, use_colour
 from pip_lambda.cli.verify import run_verify
 from pip_lambda.errors import PipLambdaError, UsageError
 from pip_lambda.system.redact import redact, remember, remember_environment
-from pip_lambda.system.signals import Terminated, signals_raise
+from pip_lambda.system.signals import Terminated, forget_replacements, signals_raise, stop_outcome
 
 log = logging.getLogger("pip_lambda")
 
@@ -37,10 +37,15 @@ def report_error(error: PipLambdaError) -> None:
     end_status()
     if error.detail:
         print(redact(error.detail.rstrip()), file=sys.stderr)
-    line = f"{paint('error:', 'red', use_colour(sys.stderr))} {error.message}"
-    if error.hint:
-        line += f"; {error.hint}"
-    print(redact(line), file=sys.stderr)
+    text = f"{error.message}; {error.hint}" if error.hint else error.message
+    print(f"{paint('error:', 'red', use_colour(sys.stderr))} {redact(one_line(text))}", file=sys.stderr)
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline in a file name) escaped, so that an error stays one line."""
+    return "".join(
+        char if char.isprintable() or char == " " else char.encode("unicode_escape").decode() for char in text
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = COMMANDS.get(args[0])
     remember_environment(os.environ)
     remember(args)
+    forget_replacements()
     try:
         with signals_raise():
             if command is None:
@@ -65,26 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         end_status()
-        print("error: interrupted; the previous package was left as it was", file=sys.stderr)
+        print(f"error: interrupted; {stop_outcome()}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Terminated as stopped:
         end_status()
-        print(f"error: stopped by {stopped.name}; the previous package was left as it was", file=sys.stderr)
+        print(f"error: stopped by {stopped.name}; {stop_outcome()}", file=sys.stderr)
         return stopped.exit_code
     except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
         end_status()
         if log.isEnabledFor(logging.DEBUG):
             print(redact(traceback.format_exc()), end="", file=sys.stderr)
-        print(
-            redact(f"error: unexpected {type(error).__name__}: {error}; rerun with -v for the traceback and report it"),
-            file=sys.stderr,
-        )
+        what = one_line(f"unexpected {type(error).__name__}: {error}; {stop_outcome()}")
+        print(redact(f"error: {what}; rerun with -v for the traceback and report it"), file=sys.stderr)
         return EXIT_UNEXPECTED
-
-
-def entrypoint() -> None:
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    entrypoint()

@@ -16,6 +16,7 @@ from pip_lambda.config.options import VERIFY_OPTIONS, build_parser
 from pip_lambda.config.request import target_for
 from pip_lambda.config.sources import command_line_source, environment_source, settings_for
 from pip_lambda.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
+from pip_lambda.pipeline import settle_pending
 from pip_lambda.plan.request import VerifyOptions
 
 
@@ -48,6 +49,7 @@ def run_verify(argv: Sequence[str]) -> int:
         handler=settings["handler"].value or None,
         python=settings["python"].value or None,
     )
+    settle_pending(path)
     result = verify_path(path, target, bool(settings["layer"].value), options)
     end_status()
     if namespace.json:

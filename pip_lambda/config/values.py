@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import shlex
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pip_lambda.config.options import INSTALL_OPTIONS, Option
@@ -24,6 +25,11 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+MAX_COUNT = 3
+"""The most -q or -v a configuration may ask for: pip's own counts stop there, and each is passed to pip."""
+_SHOWN_DIGITS = 20
 
 
 # Values checked beyond their type: the same parsers the command line uses, so the choices agree.
@@ -86,8 +92,8 @@ def convert(option: Option, raw: object, *, text: bool, where: str) -> Any:
     elif option.kind == "count":
         if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             value = raw
-        elif text and isinstance(raw, str) and raw.strip().isdigit():
-            value = int(raw)
+        elif text and isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+            value = int(raw.strip()) if len(raw.strip()) <= _SHOWN_DIGITS else 10**_SHOWN_DIGITS
     elif option.kind == "list":
         if text and isinstance(raw, str):
             try:
@@ -108,6 +114,7 @@ def convert(option: Option, raw: object, *, text: bool, where: str) -> Any:
             f"{where}: {option.name} must be {_kind_words(option)}, not {shown}",
             hint=_choices_hint(option),
         )
+    _check_usable(option, value, where)
     check = _VALUE_CHECKS.get(option.name)
     if check is not None:
         try:
@@ -115,6 +122,25 @@ def convert(option: Option, raw: object, *, text: bool, where: str) -> Any:
         except UsageError as error:
             raise ConfigError(f"{where}: {option.name} = {value!r}: {error.message}", hint=error.hint) from None
     return value
+
+
+def _check_usable(option: Option, value: Any, where: str) -> None:
+    """Refuse what has the right type but cannot be used: a count above pip's, a NUL, a path for an unknown user."""
+    if option.kind == "count" and value > MAX_COUNT:
+        shown = f" = {value}" if value < 10**_SHOWN_DIGITS else ""
+        raise ConfigError(f"{where}: {option.name}{shown} is more than {MAX_COUNT}", hint=f"use 0 to {MAX_COUNT}")
+    for item in value if option.kind == "list" else [value] if option.kind == "str" else []:
+        if "\x00" in item:
+            raise ConfigError(f"{where}: {option.name} = {value!r} holds a NUL character", hint="remove it")
+        if option.path and item.startswith("~"):
+            try:
+                Path(item).expanduser()  # the same expansion config/files.py makes
+            except (RuntimeError, KeyError):
+                user = item[1:].split("/", 1)[0] or "the current user"
+                raise ConfigError(
+                    f"{where}: {option.name} = {item!r}: there is no home folder for {user}",
+                    hint="write the path without ~, or with the name of an existing user",
+                ) from None
 
 
 def _toml_repr(raw: object) -> str:

@@ -1,11 +1,13 @@
-"""One build at a time per target: a lock file beside the target, held for the whole build.
+"""One build at a time per target and per zip: a lock file beside each, held for the whole build.
 
-A second build into the same target waits, with a message naming the process
-it waits for, and runs once the first has finished, so the two never mix.  It
-waits as long as it takes: the operating system releases the lock the moment
-the holder exits, even after ``kill -9``, so a lock can never be stale, and
-Ctrl-C stops the wait.  The lock file itself stays (deleting it would let a
-third build lock a file the second is still waiting on).
+A second build into the same target, or writing the same zip, waits, with a
+message naming the process it waits for, and runs once the first has
+finished, so the two never mix.  It waits as long as it takes: the operating
+system releases the lock the moment the holder exits, even after ``kill -9``,
+so a lock can never be stale, and Ctrl-C stops the wait.  The lock file itself
+stays (deleting it would let a third build lock a file the second is still
+waiting on).  A build takes its target's lock first, then its zips' locks in
+the order of their paths, so two builds never wait for each other in a circle.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -24,8 +26,9 @@ _SUFFIX = ".pip-lambda.lock"
 _POLL_SECONDS = 0.2
 
 
-def lock_path(target: Path) -> Path:
-    return target.parent / f".{target.name}{_SUFFIX}"
+def lock_path(path: Path) -> Path:
+    """The lock file of a target folder or a zip: beside it, named after it."""
+    return path.parent / f".{path.name}{_SUFFIX}"
 
 
 if sys.platform == "win32":
@@ -75,15 +78,31 @@ def _holder(descriptor: int) -> str:
 
 @contextmanager
 def target_lock(target: Path) -> Iterator[Path]:
-    """Hold the lock of ``target`` while inside; wait for it if another build holds it."""
-    path = lock_path(target)
+    """Hold the lock of the target folder while inside; wait for it if another build holds it."""
+    with _locked(target, f"its build into {target}") as path:
+        yield path
+
+
+@contextmanager
+def zip_locks(outputs: Iterable[Path]) -> Iterator[None]:
+    """Hold the locks of these zips (taken in the order of their paths, after the target's) while inside."""
+    unique = {output.resolve(): output for output in outputs}
+    with ExitStack() as stack:
+        for key in sorted(unique):
+            stack.enter_context(_locked(unique[key], f"its build of {unique[key]}"))
+        yield
+
+
+@contextmanager
+def _locked(subject: Path, doing: str) -> Iterator[Path]:
+    path = lock_path(subject)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
         if not _try_lock(descriptor):
-            log.warning("waiting for %s to finish its build into %s (lock file %s)", _holder(descriptor), target, path)
+            log.warning("waiting for %s to finish %s (lock file %s)", _holder(descriptor), doing, path)
             _wait_lock(descriptor)
-            log.info("lock acquired; building into %s", target)
+            log.info("lock acquired; going on with %s", subject)
         os.ftruncate(descriptor, 0)
         os.lseek(descriptor, 0, os.SEEK_SET)
         os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))

@@ -1,10 +1,11 @@
 """Signals turned into exceptions, child processes stopped with their group, cleanup shielded.
 
-SIGINT already raises KeyboardInterrupt; SIGTERM and SIGHUP raise Terminated,
-so the same ``except BaseException`` cleanup runs for all three.  A child (pip)
-runs in a process group of its own: a signal sent to pip-lambda alone (as CI
-runners do) still stops pip, which gets SIGINT first so that it removes its own
-temporary folders, then SIGKILL if it does not exit.
+SIGINT raises KeyboardInterrupt; SIGTERM and SIGHUP raise Terminated, so the
+same ``except BaseException`` cleanup runs for all three.  A child (pip) runs
+in a process group of its own: a signal sent to pip-lambda alone (as CI runners
+do) still stops pip, which gets SIGINT first so that it removes its own
+temporary folders, then SIGKILL if it does not exit.  What a stop leaves
+behind is recorded here too (note_replaced), so its message is true.
 """
 
 from __future__ import annotations
@@ -68,9 +69,30 @@ def _handled(signums: Iterable[int], handler: Callable[[int, FrameType | None], 
 
 @contextmanager
 def signals_raise() -> Iterator[None]:
-    """While inside, SIGTERM/SIGHUP raise Terminated."""
-    with _handled(_stopping_signals(), _raise):
+    """While inside, SIGINT raises KeyboardInterrupt and SIGTERM/SIGHUP raise Terminated."""
+    with _handled([signal.SIGINT], signal.default_int_handler), _handled(_stopping_signals(), _raise):
         yield
+
+
+_replaced: list[str] = []
+
+
+def note_replaced(what: str) -> None:
+    """Record that a new package (``what`` names its folder and zip) is in place, for the message of a later stop."""
+    _replaced.append(what)
+
+
+def forget_replacements() -> None:
+    _replaced.clear()
+
+
+def stop_outcome() -> str:
+    """What a stop leaves behind, as the end of its message."""
+    if not _replaced:
+        return "the previous package was left as it was"
+    if len(_replaced) == 1:
+        return f"the new package is in place ({_replaced[0]})"
+    return f"the new packages are in place ({'; '.join(_replaced)}); any other was left as it was"
 
 
 @contextmanager

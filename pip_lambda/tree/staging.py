@@ -1,4 +1,4 @@
-"""Fresh staging folders, the marker that says pip-lambda made a folder, and the swap into place."""
+"""Fresh staging folders, the marker that says pip-lambda made a folder, the targets it refuses, and debris."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ MARKER = ".pip-lambda-target"
 """File in the root of every folder pip-lambda creates; only such folders are ever replaced or deleted."""
 
 _STAGING = ".pip-lambda-staging-"
-_RETIRED = ".pip-lambda-old-"
+RETIRED = ".pip-lambda-old-"
+"""Name part of an old target renamed away while the new one takes its place (tree/replace.py)."""
+JOURNAL = ".pip-lambda-journal"
+"""Name part of the journal of a replacement in progress (tree/replace.py)."""
 
 
 def is_ours(folder: Path) -> bool:
@@ -87,6 +90,11 @@ def check_target(target: Path, *, allow_outside_project: bool = False) -> None:
             f"refusing to use {target} as the target: it is outside the project folder {project}",
             hint="build inside the project (the default is build/lambda), or pass --allow-outside-project",
         )
+    if target.is_symlink():
+        raise UnsafePathError(
+            f"refusing to use {target} as the target: it is a symbolic link",
+            hint="pass -t/--target with the folder itself",
+        )
     if target.exists() and not target.is_dir():
         raise UnsafePathError(
             f"the target {target} is a file, not a folder", hint="pass -t/--target with a folder path"
@@ -105,25 +113,6 @@ def check_target(target: Path, *, allow_outside_project: bool = False) -> None:
             f"refusing to replace {target}: it is not empty and pip-lambda did not create it{holds}",
             hint="pass -t/--target with a new or empty folder, or move its contents away",
         )
-
-
-def check_output(output: Path, target: Path) -> None:
-    """Refuse a zip path inside the folder that gets replaced."""
-    if output.resolve().is_relative_to(target.resolve()):
-        raise UnsafePathError(
-            f"the output {output} is inside the target folder {target}, which every build replaces",
-            hint="pass -o/--output with a path outside the target, such as build/lambda.zip",
-        )
-    if output.is_dir():
-        raise UnsafePathError(f"the output {output} is a folder", hint="pass -o/--output with a .zip file path")
-    for folder in output.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise UnsafePathError(
-                    f"the output {output} cannot be written: {folder} is a file, not a folder",
-                    hint="pass -o/--output with a path in a folder",
-                )
-            break
 
 
 def create_staging(target: Path) -> Path:
@@ -155,29 +144,20 @@ def remove_ours(folder: Path) -> None:
         remove_tree(folder)
 
 
-def promote(staging: Path, target: Path) -> None:
-    """Put the finished staging folder in the target's place, then delete the old target."""
-    retired = None
-    if target.exists():
-        check_target(target, allow_outside_project=True)
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}{_RETIRED}", dir=target.parent))
-        retired.rmdir()
-        target.replace(retired)
-    staging.replace(target)
-    if retired is not None:
-        remove_ours(retired)
-
-
 def clean_debris(target: Path) -> None:
-    """Remove staging and retired folders that an interrupted build left beside the target.
+    """Remove staging and retired folders, and a half-written journal, that an interrupted build left beside the target.
 
     Only folders named as pip-lambda names them and either marked or empty
     (a build killed between creating and marking its folder) are removed.
+    Call it after tree/replace.recover(), which may still need them.
     """
     parent = target.parent
     if not parent.is_dir():
         return
-    for prefix in (_STAGING, _RETIRED):
+    half_written = parent / f".{target.name}{JOURNAL}.tmp"
+    if half_written.is_file() and not half_written.is_symlink():
+        half_written.unlink()
+    for prefix in (_STAGING, RETIRED):
         for leftover in parent.glob(f".{glob.escape(target.name)}{prefix}*"):
             if leftover.is_symlink() or not leftover.is_dir():
                 continue
