@@ -20,7 +20,7 @@ from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
 from pip_lambda.plan.request import BuildRequest
-from pip_lambda.result import BuildResult
+from pip_lambda.result import BuildResult, Reused
 from pip_lambda.system.locks import target_lock, zip_locks
 from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import shielded
@@ -55,20 +55,21 @@ def check_request(request: BuildRequest) -> RequirementSet:
 
 
 def _install(
-    request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, found: RequirementSet
+    request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, found: RequirementSet, added: list[str]
 ) -> reuse.Plan:
     """Assemble the site from the wheel store when possible, else let pip install everything.
 
-    Only a store miss falls back to pip: a pip failure is explained, never run again.
+    Only a store miss falls back to pip: a pip failure is explained, never run again.  ``added``
+    gets the wheels this build adds to the store.
     """
     root, inputs = plan.root, plan.inputs
     if root is not None and inputs is not None and not request.refresh:
         try:
             if plan.picks is None:
-                plan = replace(plan, picks=store.resolve_or_install(root, request))
+                plan = replace(plan, picks=store.resolve_or_install(root, inputs.request, added))
             assert plan.picks is not None
             with locked(root):
-                store.fill(root, request, plan.picks, found)
+                store.fill(root, inputs.request, plan.picks, found, added)
                 store.assemble(root, plan.picks, site)
             return plan
         except (store.StoreMiss, OSError) as why:
@@ -170,7 +171,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     started = time.perf_counter()
     plan = reuse.prepare(request, found)
     if plan.reused is not None:
-        return _reused(request, plan, started)
+        return _reused(plan.reused, plan, started)
     timings: dict[str, float] = {}
     warnings: list[str] = []
     empty = empty_warning(found, request.code)
@@ -178,12 +179,13 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         warnings.append(empty)
     staging = create_staging(request.target_dir)
     new_zip = None
+    added: list[str] = []  # wheels this build adds to the store, removed again if it fails
     try:
         site = staging / "python" if request.layer else staging
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                plan = _install(request, site, Path(wheelhouse), plan, found)
+                plan = _install(request, site, Path(wheelhouse), plan, found, added)
         timings["pip"] = time.perf_counter() - started
         warnings.extend(clean_site(site))
         add_code(request.code, site)
@@ -208,6 +210,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     except BaseException:
         with shielded():
             discard(staging, new_zip)
+            store.discard(plan.root, added)
         raise
     put_in_place(request.target_dir, staging, request.output, new_zip)
     timings["total"] = time.perf_counter() - started
@@ -224,26 +227,15 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         trimmed_or_none,
         findings=findings,
     )
-    reuse.remember(plan, request, result)
+    reuse.remember(plan, result)
     return result
 
 
-def _reused(request: BuildRequest, plan: reuse.Plan, started: float) -> BuildResult:
+def _reused(earlier: BuildResult, plan: reuse.Plan, started: float) -> BuildResult:
     """The result of an earlier identical build, left in place or restored from the cache."""
-    summary = plan.reused or {}
-    result = BuildResult(
-        request,
-        tuple(reuse.reused_distributions(request, summary)),
-        summary["file_count"],
-        summary["unzipped_size"],
-        reuse.reused_zip(request, summary),
-        tuple(summary["warnings"]),
-        {"total": time.perf_counter() - started},
-        reused=summary["how"],
-        **reuse.reused_extras(BuildResult, summary),
-    )
-    if summary["how"] != "up to date":
-        reuse.remember(plan, request, result)
+    result = replace(earlier, timings={"total": time.perf_counter() - started})
+    if result.reused is not Reused.UP_TO_DATE:
+        reuse.remember(plan, result)
     return result
 
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tracemalloc
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from pip_lambda.cache import entries
 from pip_lambda.cache import storage as cache
 from pip_lambda.cache.reuse import tree_fingerprint
 
-from conftest import make_wheel
+from conftest import EM_AARCH64, elf_header, make_wheel
 
 
 def sha256(path: Path) -> str:
@@ -269,17 +275,30 @@ def test_no_cache_neither_reads_nor_writes_the_cache(project, run, offline):
     assert not any(cache_root().iterdir())
 
 
-def test_refresh_rebuilds_and_replaces_the_cached_result(project, run, offline):
+def test_refresh_rebuilds_and_replaces_the_cached_result(project, run, offline, monkeypatch):
     argv = ["install", "--runtime", "python3.12", *offline, "purepkg==1.0"]
     assert run(*argv).exit_code == 0
-    (entry,) = (cache_root() / "results").iterdir()
-    stored = (entry / "entry.json").stat().st_ino
+    fresh = sha256(project / "build/lambda.zip")
+    (folder,) = (cache_root() / "results").iterdir()
+    entry = entries.read_result(cache_root(), folder.name)
+    assert entry is not None
+    # A stale result under the same key: a valid zip of something else, as an older pip-lambda might have left.
+    stale = project.parent / "stale.zip"
+    with zipfile.ZipFile(stale, "w") as archive:
+        archive.writestr("stale.py", "stale = True\n")
+    about = dict(entry.known.result, zip={"sha256": sha256(stale), "size": stale.stat().st_size, "entries": 1})
+    entries.store_result(cache_root(), dataclasses.replace(entry.known, result=about), stale, sha256(stale))
+
     result = run(*argv, "--refresh")
-    assert result.exit_code == 0
+
+    assert result.exit_code == 0, result.err
     assert "cache:" not in result.out
     assert "installing for python3.12 x86_64 with pip" in result.err
-    assert (entry / "entry.json").stat().st_ino != stored
     assert "nothing changed" in run(*argv).out
+    other = other_project(project, monkeypatch)
+    reused = run(*argv)
+    assert "reused the result of an identical earlier build" in reused.out, reused.err
+    assert sha256(other / "build/lambda.zip") == fresh
 
 
 def test_concurrent_builds_sharing_the_cache_both_succeed(project, offline, tmp_path):
@@ -339,4 +358,159 @@ def test_cache_folder_follows_platform_conventions(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(("text", "size"), [("500", 500), ("2K", 2048), ("1.5G", 1610612736), ("10MiB", 10485760)])
 def test_sizes_parse(text, size):
-    assert cache.parse_size(text) == size
+    assert cache.parse_size(text, "--max-size") == size
+
+
+def json_objects(value: object) -> Iterator[dict]:
+    """Every JSON object in a document, nested ones included."""
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from json_objects(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from json_objects(child)
+
+
+def edit_json(path: Path, edit: Callable[[dict], None]) -> None:
+    """Change every object of a JSON file in place, keeping it valid JSON (a damage no parser notices)."""
+    document = json.loads(path.read_text())
+    for found in list(json_objects(document)):
+        edit(found)
+    path.write_text(json.dumps(document))
+
+
+def drop_field(name: str) -> Callable[[dict], None]:
+    return lambda found: found.pop(name, None)
+
+
+def set_field(name: str, value: object) -> Callable[[dict], None]:
+    return lambda found: found.__setitem__(name, value) if name in found else None
+
+
+@pytest.mark.parametrize("damage", [drop_field("file_count"), set_field("warnings", 5)], ids=["missing", "wrong type"])
+def test_a_damaged_cached_result_record_is_rebuilt_never_a_crash(project, run, offline, monkeypatch, damage):
+    (project / "requirements.txt").write_text("purepkg==1.0\n")
+    assert run("install", "--runtime", "python3.12", *offline, "-r", "requirements.txt").exit_code == 0
+    (entry,) = (cache_root() / "results").iterdir()
+    edit_json(entry / "entry.json", damage)
+    other = other_project(project, monkeypatch)
+
+    result = run("install", "--runtime", "python3.12", *offline, "-r", "requirements.txt")
+
+    assert result.exit_code == 0, result.err
+    assert "reused" not in result.out
+    assert sha256(other / "build/lambda.zip") == sha256(project / "build/lambda.zip")
+
+
+def remove_row(name: str) -> Callable[[dict], None]:
+    return drop_field(name)
+
+
+def flip_exec_bit(name: str) -> Callable[[dict], None]:
+    def edit(found: dict) -> None:
+        if name in found:
+            found[name][2] = not found[name][2]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "damage", [remove_row("purepkg/__init__.py"), flip_exec_bit("purepkg/__init__.py")], ids=["removed row", "exec bit"]
+)
+def test_a_damaged_store_manifest_is_never_shipped(project, run, offline, monkeypatch, damage):
+    argv = ["install", "--runtime", "python3.12", *offline, "purepkg"]
+    assert run(*argv).exit_code == 0
+    (manifest,) = (m for m in (cache_root() / "wheels").glob("*/.manifest.json") if "purepkg/" in m.read_text())
+    edit_json(manifest, damage)
+    other = other_project(project, monkeypatch)
+
+    result = run(*argv, "dep-old")  # another key, so the wheel store (not the result cache) provides purepkg
+
+    assert result.exit_code == 0, result.err
+    assert run(*argv, "dep-old", "--no-cache", "-t", "build/fresh", "-o", "fresh.zip").exit_code == 0
+    assert sha256(other / "build/lambda.zip") == sha256(other / "fresh.zip")
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` and everything in it unwritable, even for root (immutable), while inside."""
+    if os.geteuid() != 0:
+        subprocess.run(["chmod", "-R", "a-w", str(folder)], check=True)
+        undo = ["chmod", "-R", "u+w", str(folder)]
+    elif subprocess.run(["chattr", "-R", "+i", str(folder)], capture_output=True, check=False).returncode == 0:
+        undo = ["chattr", "-R", "-i", str(folder)]
+    else:
+        pytest.skip("cannot make a folder read-only for root here (no chattr)")
+    try:
+        yield
+    finally:
+        subprocess.run(undo, check=True)
+
+
+def test_a_read_only_cache_is_reused_with_a_warning(project, run, offline, monkeypatch):
+    argv = ["install", "--runtime", "python3.12", *offline, "purepkg==1.0"]
+    assert run(*argv).exit_code == 0
+    other = other_project(project, monkeypatch)
+
+    with read_only(cache_root()):
+        result = run(*argv)
+
+    assert result.exit_code == 0, result.err
+    assert "reused the result of an identical earlier build" in result.out
+    assert "could not write to the build cache" in result.err
+    assert sha256(other / "build/lambda.zip") == sha256(project / "build/lambda.zip")
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable"),
+    [
+        (["cache", "prune", "--max-size", "lots"], None),
+        (["cache", "prune", "--max-size", "inf"], None),
+        (["cache", "prune", "--max-size=-1G"], None),
+        (["cache", "prune"], "lots"),
+        (["cache", "info"], "nan"),
+        (["install", "--runtime", "python3.12", "--code", "app.py"], "lots"),
+    ],
+)
+def test_a_bad_cache_size_is_one_clear_line_and_exit_2(project, run, monkeypatch, argv, variable):
+    (project / "app.py").write_text("def handler(event, context): return 1\n")
+    if variable is not None:
+        monkeypatch.setenv("PIP_LAMBDA_CACHE_MAX_SIZE", variable)
+
+    result = run(*argv)
+
+    assert result.exit_code == 2, result.err
+    assert result.err.count("\n") == 1
+    assert "is not a size" in result.err
+    assert not (project / "build/lambda.zip").exists()
+
+
+def test_the_store_hashes_and_copies_members_in_bounded_memory(project, run, tmp_path):
+    house = tmp_path / "house"
+    house.mkdir()
+    make_wheel(house, "bigpkg", files={"bigpkg/__init__.py": b"", "bigpkg/blob.bin": bytes(64 << 20)})
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", str(house), "bigpkg", "--no-zip"]
+
+    tracemalloc.start()
+    try:
+        result = run(*argv)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert result.exit_code == 0, result.err
+    assert (project / "build/lambda/bigpkg/blob.bin").stat().st_size == 64 << 20
+    assert peak < 16 << 20, f"{peak / 2**20:.0f} MiB held at once for a 64 MiB member"
+
+
+def test_a_failed_build_leaves_nothing_in_the_wheel_store(project, run, tmp_path):
+    house = tmp_path / "house"
+    house.mkdir()
+    make_wheel(house, "armpkg", files={"armpkg/__init__.py": b"", "armpkg/_native.so": elf_header(EM_AARCH64)})
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", str(house), "armpkg"]
+
+    result = run(*argv)
+
+    assert result.exit_code == 4, result.err  # an aarch64 binary in an x86_64 package: verification fails
+    assert not [entry for entry in (cache_root() / "wheels").iterdir() if not entry.name.startswith(".tmp-")]

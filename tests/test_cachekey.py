@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from pip_lambda.cache import key as cachekey
+from pip_lambda.cache.request import CacheRequest
 from pip_lambda.pip.args import parse_pip_args
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
 
 
-def request(*pip_args: str, **fields: object) -> BuildRequest:
+def build_request(*pip_args: str, **fields: object) -> BuildRequest:
     target = Target(get_runtime("python3.12"), Arch.X86_64)
     base = BuildRequest(target, parse_pip_args(list(pip_args), target), Path("build/lambda"), Path("build/lambda.zip"))
     return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
+
+
+def request(*pip_args: str, **fields: object) -> CacheRequest:
+    return CacheRequest.of(build_request(*pip_args, **fields))
 
 
 def key(*pip_args: str, **fields: object) -> str:
@@ -51,9 +57,10 @@ def test_a_field_added_to_the_request_later_is_in_the_key(project):
     class Extended(BuildRequest):
         slim: bool = False
 
-    plain = request("purepkg")
+    plain = build_request("purepkg")
     values = {field.name: getattr(plain, field.name) for field in dataclasses.fields(plain)}
-    assert cachekey.compute(Extended(**values)).key != cachekey.compute(Extended(**values, slim=True)).key
+    extended, slim = CacheRequest.of(Extended(**values)), CacheRequest.of(Extended(**values, slim=True))
+    assert cachekey.compute(extended).key != cachekey.compute(slim).key
 
 
 def test_pip_and_pip_lambda_versions_are_in_the_key(project, monkeypatch):
@@ -111,3 +118,55 @@ def test_credentials_never_enter_the_key_document(project, monkeypatch):
     assert "s3cret" not in text
     assert "t0ken" not in text
     assert "https://***@example.invalid/simple" in text
+
+
+def code_key() -> str:
+    return key(code=(Path("app"),))
+
+
+def test_a_symlinked_folder_inside_code_is_followed(project):
+    for version in ("v1", "v2"):
+        (project / "app/lib" / version).mkdir(parents=True)
+        (project / "app/lib" / version / "x.py").write_text(f"version = {version!r}\n")
+    (project / "app/current").symlink_to("lib/v1", target_is_directory=True)
+    first = code_key()
+    (project / "app/current").unlink()
+    (project / "app/current").symlink_to("lib/v2", target_is_directory=True)
+    assert code_key() != first  # the zip holds current/x.py with v2's content now
+
+
+def test_symlink_loops_and_dangling_links_inside_code_are_keyed_without_hanging(project):
+    (project / "app").mkdir()
+    (project / "app/handler.py").write_text("")
+    (project / "app/loop").symlink_to(".", target_is_directory=True)
+    (project / "app/self").symlink_to("self")
+    (project / "app/dangling").symlink_to("nowhere")
+    first = code_key()
+    assert code_key() == first
+    (project / "app/dangling").unlink()
+    (project / "app/dangling").symlink_to("elsewhere")
+    assert code_key() != first
+
+
+def test_a_code_file_named_with_undecodable_bytes_is_keyed(project):
+    (project / "app").mkdir()
+    odd = Path(os.fsdecode(b"app/caf\xe9.py"))
+    odd.write_text("x = 1\n")
+    first = code_key()
+    odd.write_text("x = 2\n")
+    assert code_key() != first
+
+
+def test_an_empty_folder_inside_code_is_in_the_key(project):
+    (project / "app").mkdir()
+    (project / "app/handler.py").write_text("")
+    first = code_key()
+    (project / "app/data").mkdir()  # the zip holds app/data/ as a member
+    assert code_key() != first
+
+
+def test_where_the_cache_lives_and_how_big_it_may_grow_do_not_change_the_key(project, monkeypatch, tmp_path):
+    first = key("purepkg")
+    monkeypatch.setenv("PIP_LAMBDA_CACHE_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("PIP_LAMBDA_CACHE_MAX_SIZE", "1G")
+    assert key("purepkg") == first

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pip_lambda.cache import key as cachekey
+from pip_lambda.cache.request import CacheRequest
 from pip_lambda.cache.store import _fill_options
 from pip_lambda.pip.args import parse_pip_args
 from pip_lambda.pip.requirements import read_pip_args
@@ -17,8 +18,9 @@ from pip_lambda.plan.target import Arch, Target
 TARGET = Target(get_runtime("python3.12"), Arch.X86_64)
 
 
-def request(*pip_args: str) -> BuildRequest:
-    return BuildRequest(TARGET, parse_pip_args(list(pip_args), TARGET), Path("build/lambda"), Path("build/lambda.zip"))
+def request(*pip_args: str) -> CacheRequest:
+    target_dir, output = Path("build/lambda"), Path("build/lambda.zip")
+    return CacheRequest.of(BuildRequest(TARGET, parse_pip_args(list(pip_args), TARGET), target_dir, output))
 
 
 def key(*pip_args: str) -> str:

@@ -1,1 +1,1 @@
-"""The build cache: storage, the key, the wheel store and the reuse of earlier builds."""
+"""The build cache: storage and its checked records, the key, the wheel store and the reuse of earlier builds."""

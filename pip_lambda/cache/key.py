@@ -1,8 +1,8 @@
 """The build cache key: a hash of everything that can change what a build produces.
 
 The key is derived from the parsed request itself (every field of the
-BuildRequest dataclass, so an option added later is covered without a list to
-keep in sync), plus what lies outside the request but reaches pip or the zip:
+BuildRequest that can change the result, see cache/request.py), plus what lies
+outside the request but reaches pip or the zip:
 the contents of requirement and constraint files (followed through nested
 ``-r``/``-c``), pip's configuration files and ``PIP_*`` variables, local
 ``--find-links`` folders, the target's tags and markers, ``SOURCE_DATE_EPOCH``
@@ -25,10 +25,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pip_lambda import __version__
 from pip_lambda.archive.writer import DEFAULT_LEVEL
+from pip_lambda.cache.jsondata import Json
+from pip_lambda.cache.request import CacheRequest
+from pip_lambda.cache.storage import file_sha256
 from pip_lambda.errors import UsageError
 from pip_lambda.pip.args import FIND_LINKS, PipArgs, tokenize
 from pip_lambda.pip.requirements import (
@@ -40,15 +42,13 @@ from pip_lambda.pip.requirements import (
     referenced_variables,
 )
 from pip_lambda.system.redact import redact
+from pip_lambda.tree.code import _IGNORED as COPY_IGNORED
 
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever the meaning of a cache entry changes."""
 
-# Fields of the BuildRequest that say where the result goes or how chatty the build is, not what it contains.
-NOT_IN_KEY = frozenset({"target_dir", "output", "verbosity", "use_cache", "refresh"})
 # pip-lambda's -q/-v reach pip too; they change what is printed, never what is installed.
 _OUTPUT_ONLY = re.compile(r"^(-q+|-v+|--quiet|--verbose)$")
-_IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__"})
 
 
 def _redact(text: str) -> str:
@@ -60,9 +60,12 @@ class Inputs:
     """The key and what it was computed from."""
 
     key: str
-    document: dict[str, Any]
+    document: dict[str, Json]
     lines: tuple[RequirementLine, ...]
     """Every line of every requirement and constraint file reached, option lines included."""
+    request: CacheRequest
+    remote_files: bool
+    """A requirement or constraint file is a URL: its content is unknown until pip fetches it."""
 
 
 def _pip_config_files() -> list[Path]:
@@ -100,26 +103,67 @@ def _folder_listing(folder: Path) -> str:
 
 
 def content_digest(path: Path) -> str:
-    """sha256 over a file, or over a folder's files (relative names, exec bits and contents)."""
+    """sha256 over a file, or over a folder as ``--code`` copies it and the zip writer then reads it.
+
+    Folders count by name (an empty one is a zip member too), files by name,
+    exec bits and contents, symlinks by the text they hold.  A symlink that
+    resolves inside the folder is followed as the zip writer follows it (a
+    folder's files under the link's name; a folder that contains the link is a
+    loop and not entered).  One that leaves the folder resolves, once copied,
+    to another ``--code`` path or an installed distribution, keyed on their own,
+    or to nothing, and the zip writer refuses it.  Names are hashed as the bytes
+    the file system holds, so a name that is not valid UTF-8 is keyed too.
+    """
     digest = hashlib.sha256()
-    if path.is_file():
-        digest.update(path.read_bytes())
-        return digest.hexdigest()
-    if not path.is_dir():
-        return "missing"
-    for folder, names, files in os.walk(path):
-        names[:] = sorted(name for name in names if name not in _IGNORED_NAMES)
-        for name in sorted(files):
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            file = Path(folder, name)
-            relative = file.relative_to(path).as_posix()
-            digest.update(f"{relative}\0{os.access(file, os.X_OK)}\0".encode())
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    try:
+        if path.is_file():
+            digest.update(_file_row(b"", path))
+        elif path.is_dir():
+            root = path.resolve()
+            _walk(path, root, b"", (root,), digest)
+        else:
+            return "missing"
+    except OSError as error:
+        return f"unreadable: {error.strerror or error}"  # the copy then fails and says why
     return digest.hexdigest()
 
 
-def encode(value: Any) -> Any:
+def _file_row(name: bytes, path: Path) -> bytes:
+    executable = path.stat().st_mode & 0o111 != 0
+    return b"file\0%s\0%d\0%s\0" % (name, executable, file_sha256(path).encode())
+
+
+def _walk(folder: Path, root: Path, relative: bytes, chain: tuple[Path, ...], digest: hashlib._Hash) -> None:
+    with os.scandir(folder) as scan:
+        children = {child.name: child for child in scan}
+    for skipped in COPY_IGNORED(str(folder), list(children)):
+        children.pop(skipped, None)
+    for raw, child in sorted((os.fsencode(name), child) for name, child in children.items()):
+        name = relative + raw
+        path = Path(child.path)
+        if child.is_symlink():
+            digest.update(b"link\0%s\0%s\0" % (name, os.fsencode(path.readlink())))
+            try:
+                resolved = path.resolve()
+            except RuntimeError:  # a link to itself, directly or through others
+                continue
+            if not resolved.is_relative_to(root) or not resolved.exists():
+                continue
+            if resolved.is_dir():
+                if any(ancestor.is_relative_to(resolved) for ancestor in chain):
+                    continue
+                digest.update(b"dir\0%s\0" % name)
+                _walk(resolved, root, name + b"/", (*chain, resolved), digest)
+            else:
+                digest.update(_file_row(name, resolved))
+        elif child.is_dir(follow_symlinks=False):
+            digest.update(b"dir\0%s\0" % name)
+            _walk(path, root, name + b"/", (*chain, path.resolve()), digest)
+        else:
+            digest.update(_file_row(name, path))
+
+
+def encode(value: object) -> Json:
     """A JSON-ready form of any request field; paths stand for their contents."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: encode(getattr(value, field.name)) for field in dataclasses.fields(value)}
@@ -127,8 +171,10 @@ def encode(value: Any) -> Any:
         return encode(value.value)
     if isinstance(value, Path):
         return {"path": value.as_posix(), "content": content_digest(value)}
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return _redact(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return _redact(value)
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
     if isinstance(value, (list, tuple)):
         return [encode(item) for item in value]
     if isinstance(value, (set, frozenset)):
@@ -191,24 +237,31 @@ def _digest(name: str) -> str:
         return "missing"
 
 
-def compute(request: Any, found: RequirementSet | None = None) -> Inputs:
-    """The cache key of ``request`` (a BuildRequest) and the document it hashes.
+def _for_pip(variable: str) -> bool:
+    """A ``PIP_*`` variable pip reads; pip-lambda's own (``PIP_LAMBDA_*``) reach the key as settings, or not at all
+    (where the cache lives and how big it may grow change no build)."""
+    return variable.startswith("PIP_") and not variable.startswith("PIP_LAMBDA_")
+
+
+def _strings(mapping: Mapping[str, str]) -> dict[str, Json]:
+    return {name: value for name, value in mapping.items()}
+
+
+def compute(request: CacheRequest, found: RequirementSet | None = None) -> Inputs:
+    """The cache key of ``request`` and the document it hashes.
 
     ``found`` is what the build read of the request's requirement files; read here when not given.
     """
-    pip_args: PipArgs = request.pip_args
-    fields = {
-        field.name: encode(getattr(request, field.name))
-        for field in dataclasses.fields(request)
-        if field.name not in NOT_IN_KEY
-    }
+    pip_args = request.pip_args
+    fields = {name: encode(value) for name, value in request.settings}
+    fields["target"] = encode(request.target)
     passthrough = tuple(token for token in pip_args.passthrough if not _OUTPUT_ONLY.match(token))
     fields["pip_args"] = encode(dataclasses.replace(pip_args, passthrough=passthrough))
     config_texts: dict[str, str] = {}
     for path in _pip_config_files():
         if path.is_file():
             config_texts[str(path)] = path.read_text("utf-8", errors="replace")
-    environment = {name: _redact(value) for name, value in os.environ.items() if name.startswith("PIP_")}
+    environment = {name: _redact(value) for name, value in os.environ.items() if _for_pip(name)}
     extra = _extra_files(environment, list(config_texts.values()))
     requested = found if found is not None else read_pip_args(pip_args)
     sources = [*requested.sources, *extra.sources]
@@ -216,20 +269,20 @@ def compute(request: Any, found: RequirementSet | None = None) -> Inputs:
     lines = [*requested.lines, *requested.options, *extra.lines, *extra.options]
     referenced = sorted({name for line in lines for name in referenced_variables(line.text)})
     local_links = _find_links(pip_args, (requested, extra), list(config_texts.values()))
-    document = {
+    document: dict[str, Json] = {
         "format": FORMAT,
         "pip-lambda": __version__,
         "pip": _pip_version(),
         "request": fields,
         "platform_tags": list(request.target.platform_tags),
-        "markers": request.target.marker_environment,
-        "requirement_files": digests,
+        "markers": _strings(request.target.marker_environment),
+        "requirement_files": _strings(digests),
         "referenced_variables": {name: _redact(os.environ.get(name, "")) for name in referenced},
-        "pip_environment": environment,
+        "pip_environment": _strings(environment),
         "pip_config": {name: hashlib.sha256(_redact(text).encode()).hexdigest() for name, text in config_texts.items()},
         "find_links": {str(link): _folder_listing(link) for link in local_links},
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
         "zip_level": DEFAULT_LEVEL,
     }
     key = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-    return Inputs(key, document, tuple(lines))
+    return Inputs(key, document, tuple(lines), request, any("://" in name for name in sources))

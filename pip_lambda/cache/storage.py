@@ -2,23 +2,25 @@
 
 Layout under the cache folder::
 
-    results/<key>/entry.json, result.zip   one finished build per cache key
+    results/<key>/entry.json, result.zip   one finished build per cache key (see entries.py)
     stamps/<hash of target and zip paths>.json   what a project's last build left, for no-op rebuilds
-    wheels/<sha256 of a wheel>/                  a wheel as pip unpacked it (see store.py)
+    wheels/<sha256 of a wheel>/                  a wheel as pip unpacked it, with .manifest.json (store.py)
 
 Every item is written in a temporary folder or file and renamed into place, so
-a reader sees a whole item or none; each carries a checksum checked before
-reuse.  Builds hold a shared lock, pruning an exclusive one, so an entry is
-never deleted under a build that is copying it.  Items are used least recently
-first when pruning; each use touches the item's mtime.
+a reader sees a whole item or none; every record carries a checksum and every
+file it describes a sha256, checked before reuse (jsondata.py).  Builds hold a
+shared lock, pruning an exclusive one, so an entry is never deleted under a
+build that is copying it; a cache that cannot be written is still read under a
+shared lock on its existing lock file.  Items are used least recently first
+when pruning; each use touches the item's mtime.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -26,7 +28,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO
+
+from pip_lambda.cache import jsondata
+from pip_lambda.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ CACHE_VARIABLE = "PIP_LAMBDA_CACHE_DIR"
 MAX_SIZE_VARIABLE = "PIP_LAMBDA_CACHE_MAX_SIZE"
 DEFAULT_MAX_SIZE = 5 * 1024**3
 SECTIONS = ("results", "stamps", "wheels")
+RESULT, STAMP, WHEEL = "result", "stamp", "wheel"
+"""The kinds of record (see jsondata.py): a result's entry.json, a stamp, a wheel's manifest."""
+ENTRY, MANIFEST = "entry.json", ".manifest.json"
+BUFFER = 1 << 20
+"""Files are read and copied in pieces of this size, whatever their size."""
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -47,29 +57,52 @@ def cache_root() -> Path:
     return Path(user_cache_dir("pip-lambda", appauthor=False))
 
 
-def parse_size(text: str) -> int:
-    """``500M``, ``2G``, ``1.5G`` or a number of bytes."""
+def parse_size(text: str, source: str) -> int:
+    """``500M``, ``2G``, ``1.5G`` or a number of bytes; a UsageError naming ``source`` for anything else."""
     cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = cleaned[-1:] if cleaned[-1:] in _UNITS and cleaned[-1:] else ""
-    number = cleaned[: len(cleaned) - len(unit)] if unit else cleaned
-    return int(float(number) * _UNITS[unit])
+    unit = cleaned[-1:] if cleaned[-1:] in _UNITS else ""
+    try:
+        number = float(cleaned[: len(cleaned) - len(unit)])
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise UsageError(
+            f"{source} {text!r} is not a size", hint="give a number of bytes, or one with K, M, G or T, e.g. 500M or 2G"
+        )
+    return int(number * _UNITS[unit])
 
 
 def max_size() -> int:
+    """``PIP_LAMBDA_CACHE_MAX_SIZE``, else 5 GiB."""
     raw = os.environ.get(MAX_SIZE_VARIABLE)
-    return parse_size(raw) if raw else DEFAULT_MAX_SIZE
+    return parse_size(raw, f"${MAX_SIZE_VARIABLE}") if raw else DEFAULT_MAX_SIZE
+
+
+class CacheUnavailable(OSError):
+    """The cache cannot be locked (a read-only cache without a lock file, a missing parent folder)."""
+
+
+def _open_lock(root: Path) -> IO[bytes]:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return open(root / "lock", "a+b")
+    except OSError as error:
+        try:
+            return open(root / "lock", "rb")  # a read-only cache: reading it is still safe under a shared lock
+        except OSError:
+            raise CacheUnavailable(error.errno, f"cannot lock the build cache: {error.strerror}", str(root)) from error
 
 
 @contextlib.contextmanager
 def locked(root: Path, *, exclusive: bool = False) -> Iterator[None]:
     """Hold the cache lock: shared for builds, exclusive for pruning (no lock where fcntl is missing)."""
-    root.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # Windows: renames keep entries whole; pruning may then race a build.
+        root.mkdir(parents=True, exist_ok=True)
         yield
         return
-    with open(root / "lock", "a+b") as handle:
+    with _open_lock(root) as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             yield
@@ -80,25 +113,9 @@ def locked(root: Path, *, exclusive: bool = False) -> Iterator[None]:
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
+        while chunk := handle.read(BUFFER):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, sort_keys=True)
-    Path(temporary).replace(path)
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def touch(path: Path) -> None:
@@ -112,6 +129,18 @@ def new_folder(section: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=".tmp-", dir=section))
 
 
+def remove_item(path: Path) -> None:
+    """Delete a cache item; a folder is renamed first, so a reader never sees half of it."""
+    if path.is_dir():
+        doomed = path.with_name(f".tmp-doomed-{path.name}-{os.getpid()}")
+        with contextlib.suppress(OSError):
+            path.replace(doomed)
+            path = doomed
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def publish(folder: Path, final: Path) -> bool:
     """Rename a finished temporary folder into place; False (and the folder removed) when another build won."""
     try:
@@ -122,57 +151,8 @@ def publish(folder: Path, final: Path) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class ResultEntry:
-    """A finished build kept under its key: the zip and what the summary needs."""
-
-    folder: Path
-    data: dict[str, Any]
-
-    @property
-    def zip(self) -> Path:
-        return self.folder / "result.zip"
-
-    def verified(self) -> bool:
-        """True when the zip is whole and unchanged since it was stored."""
-        try:
-            size = self.zip.stat().st_size
-        except OSError:
-            return False
-        return size == self.data.get("zip_size") and file_sha256(self.zip) == self.data.get("zip_sha256")
-
-
 def result_folder(root: Path, key: str) -> Path:
     return root / "results" / key
-
-
-def read_result(root: Path, key: str) -> ResultEntry | None:
-    folder = result_folder(root, key)
-    data = read_json(folder / "entry.json")
-    if data is None or data.get("key") != key:
-        return None
-    return ResultEntry(folder, data)
-
-
-def store_result(root: Path, key: str, zip_path: Path, data: dict[str, Any]) -> None:
-    """Keep a copy of a finished zip under ``key`` (the copy, not a link: the user may edit theirs)."""
-    final = result_folder(root, key)
-    if final.exists():
-        shutil.rmtree(final, ignore_errors=True)
-    folder = new_folder(final.parent)
-    try:
-        shutil.copyfile(zip_path, folder / "result.zip")
-        entry = dict(data, key=key, zip_sha256=file_sha256(folder / "result.zip"))
-        entry["zip_size"] = (folder / "result.zip").stat().st_size
-        write_json_atomic(folder / "entry.json", entry)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    publish(folder, final)
-
-
-def discard_result(root: Path, key: str) -> None:
-    shutil.rmtree(result_folder(root, key), ignore_errors=True)
 
 
 def stamp_path(root: Path, target_dir: Path, output: Path | None) -> Path:
@@ -218,25 +198,12 @@ def items(root: Path) -> list[Item]:
 
 def _item(section: str, path: Path) -> Item:
     """An item's size and last use, from its own record when it has one (no walk through the store)."""
-    marker = path / ("entry.json" if section == "results" else ".manifest.json")
-    data = read_json(marker) if section in ("results", "wheels") else None
-    if data is None:
+    marker = path / (ENTRY if section == "results" else MANIFEST)
+    data = jsondata.read(marker, RESULT if section == "results" else WHEEL) if section != "stamps" else None
+    recorded = data.get("zip_size" if section == "results" else "bytes") if data is not None else None
+    if not isinstance(recorded, int):
         return Item(path, _tree_size(path), path.stat().st_mtime)
-    recorded = data.get("zip_size" if section == "results" else "bytes")
-    size = recorded if isinstance(recorded, int) else _tree_size(path)
-    return Item(path, size + marker.stat().st_size, marker.stat().st_mtime)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        # Renamed first, so a reader never sees a half-deleted item.
-        doomed = path.with_name(f".tmp-doomed-{path.name}-{os.getpid()}")
-        with contextlib.suppress(OSError):
-            path.replace(doomed)
-            path = doomed
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+    return Item(path, recorded + marker.stat().st_size, marker.stat().st_mtime)
 
 
 def _leftovers(root: Path, older_than: float) -> list[Path]:
@@ -255,14 +222,14 @@ def prune(root: Path, limit: int) -> tuple[int, int]:
         return 0, 0
     with locked(root, exclusive=True):
         for leftover in _leftovers(root, time.time() - 3600):
-            _remove(leftover)
+            remove_item(leftover)
         everything = sorted(items(root), key=lambda item: item.used)
         total = sum(item.size for item in everything)
         removed, freed = 0, 0
         for item in everything:
             if total <= limit:
                 break
-            _remove(item.path)
+            remove_item(item.path)
             total -= item.size
             removed += 1
             freed += item.size
@@ -290,7 +257,7 @@ def purge(root: Path) -> int:
         for section in SECTIONS:
             if (root / section).is_dir():
                 freed += _tree_size(root / section)
-                _remove(root / section)
+                remove_item(root / section)
     return freed
 
 

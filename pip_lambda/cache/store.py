@@ -3,46 +3,103 @@
 Each distribution of pip's resolution is known by the sha256 of the wheel pip
 chose.  The wheels not yet in the store are installed by pip itself, in one run
 (``--no-deps``, exact pins with their hashes), into a scratch folder that is
-then split by each distribution's RECORD into ``wheels/<sha256>/``.  A build
-then copies the distributions it needs from the store into its staging folder,
-checking every file against the store's manifest, so the tree is the one pip
-would have written.  Whenever something does not fit (a distribution without a
-hash, files no RECORD claims, two distributions writing the same file, a
-damaged entry), the caller falls back to a plain ``pip install``.
+then split by each distribution's RECORD into ``wheels/<sha256>/``, with a
+checksummed manifest of every file (sha256, size, exec bit).  A build then
+copies the distributions it needs from the store into its staging folder,
+checking every file against the manifest while it copies, so the tree is the
+one pip would have written.  Files are hashed and copied in fixed-size pieces,
+so memory stays flat whatever the size of a member.  An entry whose manifest or
+files are damaged is removed and unpacked again; whenever something does not
+fit (a distribution without a hash, files no RECORD claims, two distributions
+writing the same file), the caller falls back to a plain ``pip install``.  The
+entries a build added are removed again when that build fails (:func:`discard`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pip_lambda.cache.storage import new_folder, publish, read_json, touch, write_json_atomic
+from pip_lambda.cache import jsondata
+from pip_lambda.cache.jsondata import Json, Malformed, count, field, flag, items, mapping, sha256_hex
+from pip_lambda.cache.request import CacheRequest
+from pip_lambda.cache.storage import (
+    BUFFER,
+    MANIFEST,
+    WHEEL,
+    file_sha256,
+    new_folder,
+    publish,
+    remove_item,
+    touch,
+)
 from pip_lambda.pip.args import PipArgs
 from pip_lambda.pip.requirements import RequirementSet, files_looks
 from pip_lambda.pip.resolve import Pick, read_report, resolve
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
+from pip_lambda.tree.paths import confined
 from pip_lambda.tree.records import read_record
 
 log = logging.getLogger(__name__)
-
-MANIFEST = ".manifest.json"
 
 
 class StoreMiss(Exception):
     """The store cannot reproduce pip's tree for this build; install with pip instead."""
 
 
+@dataclass(frozen=True)
+class Member:
+    """One file of a wheel as pip unpacked it."""
+
+    sha256: str
+    size: int
+    executable: bool
+
+
 def entry_folder(root: Path, sha256: str) -> Path:
     return root / "wheels" / sha256
 
 
-def has(root: Path, pick: Pick) -> bool:
-    return pick.sha256 is not None and (entry_folder(root, pick.sha256) / MANIFEST).is_file()
+def read_manifest(root: Path, sha256: str) -> dict[str, Member] | None:
+    """The files of the stored wheel ``sha256``; None when the entry is missing or its manifest damaged."""
+    body = jsondata.read(entry_folder(root, sha256) / MANIFEST, WHEEL)
+    try:
+        if field(body, "wheel") != sha256:
+            return None
+        count(field(body, "bytes"))
+        return {_member_name(name): _member(row) for name, row in mapping(field(body, "files")).items()}
+    except Malformed:
+        return None
+
+
+def _member_name(name: str) -> str:
+    if confined(name) != name:
+        raise Malformed(f"{name!r} is not a plain relative path")
+    return name
+
+
+def _member(row: Json) -> Member:
+    values = items(row)
+    if len(values) != 3:
+        raise Malformed(f"{row!r} is not a manifest row")
+    return Member(sha256_hex(values[0]), count(values[1]), flag(values[2]))
+
+
+def _usable(root: Path, pick: Pick) -> bool:
+    """True when the store holds ``pick`` whole; a damaged entry is removed, so it can be unpacked again."""
+    if pick.sha256 is None:
+        return False
+    if read_manifest(root, pick.sha256) is not None:
+        return True
+    folder = entry_folder(root, pick.sha256)
+    if folder.exists():
+        log.warning("the cached files of %s are damaged; unpacking it again", pick.name)
+        remove_item(folder)
+    return False
 
 
 def _fill_options(pip_args: PipArgs, found: RequirementSet, scratch: Path) -> list[str]:
@@ -80,27 +137,29 @@ def _claims(site: Path, picks: Sequence[Pick]) -> dict[str, list[str]]:
     return claims
 
 
-def _publish_entry(root: Path, sha256: str, site: Path, files: Sequence[str]) -> None:
+def _publish_entry(root: Path, sha256: str, site: Path, files: Sequence[str], added: list[str]) -> None:
+    """Move a wheel's files from pip's scratch tree into the store, hashing each in pieces."""
     folder = new_folder(root / "wheels")
-    manifest: dict[str, list[Any]] = {}
+    manifest: dict[str, Json] = {}
     total = 0
     for name in files:
         source = site / name
-        data = source.read_bytes()
+        info = source.stat()
+        manifest[name] = [file_sha256(source), info.st_size, bool(info.st_mode & 0o111)]
+        total += info.st_size
         landing = folder / name
         landing.parent.mkdir(parents=True, exist_ok=True)
         source.replace(landing)
-        manifest[name] = [hashlib.sha256(data).hexdigest(), len(data), bool(landing.stat().st_mode & 0o111)]
-        total += len(data)
-    write_json_atomic(folder / MANIFEST, {"files": manifest, "bytes": total})
-    publish(folder, entry_folder(root, sha256))
+    jsondata.write(folder / MANIFEST, WHEEL, {"wheel": sha256, "files": manifest, "bytes": total})
+    if publish(folder, entry_folder(root, sha256)):
+        added.append(sha256)
 
 
-def fill(root: Path, request: Any, picks: Sequence[Pick], found: RequirementSet) -> None:
-    """Unpack, with pip, every picked wheel the store does not have yet."""
-    missing = [pick for pick in picks if not has(root, pick)]
+def fill(root: Path, request: CacheRequest, picks: Sequence[Pick], found: RequirementSet, added: list[str]) -> None:
+    """Unpack, with pip, every picked wheel the store does not have yet; ``added`` gets their sha256."""
     if any(pick.sha256 is None for pick in picks):
         raise StoreMiss("a distribution comes from a folder or a VCS checkout, without a wheel hash")
+    missing = [pick for pick in picks if not _usable(root, pick)]
     if not missing:
         return
     (root / "wheels").mkdir(parents=True, exist_ok=True)
@@ -111,9 +170,9 @@ def fill(root: Path, request: Any, picks: Sequence[Pick], found: RequirementSet)
         options = [*_fill_options(request.pip_args, found, Path(scratch)), "--no-deps", "-r", str(pins)]
         command = install_command(request.target, site, options, request.pip_args.platforms)
         log.info("installing %d new distribution(s) with pip: %s", len(missing), ", ".join(p.name for p in missing))
-        run_pip(command, pip_environment(request.target), stream=request.verbosity > 0)
+        run_pip(command, pip_environment(request.target), stream=request.verbose)
         for sha256, files in _claims(site, missing).items():
-            _publish_entry(root, sha256, site, files)
+            _publish_entry(root, sha256, site, files, added)
 
 
 def is_empty(root: Path) -> bool:
@@ -121,7 +180,7 @@ def is_empty(root: Path) -> bool:
     return not folder.is_dir() or not any(not item.name.startswith(".tmp-") for item in folder.iterdir())
 
 
-def resolve_or_install(root: Path, request: Any) -> tuple[Pick, ...]:
+def resolve_or_install(root: Path, request: CacheRequest, added: list[str]) -> tuple[Pick, ...]:
     """pip's resolution; on an empty store, got from one real install that also fills the store.
 
     With nothing to reuse, a dry run followed by an install would ask the index
@@ -129,20 +188,20 @@ def resolve_or_install(root: Path, request: Any) -> tuple[Pick, ...]:
     unpacks in a single pass, as the manual method does.
     """
     if not is_empty(root):
-        return resolve(request)
+        return resolve(request.target, request.pip_args)
     (root / "wheels").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".tmp-fill-", dir=root / "wheels") as scratch:
         report, site = Path(scratch, "report.json"), Path(scratch, "site")
         extra = [*request.pip_args.passthrough, "--report", str(report)]
         command = install_command(request.target, site, extra, request.pip_args.platforms)
         log.info("installing for %s with pip", request.target)
-        run_pip(command, pip_environment(request.target), stream=request.verbosity > 0)
+        run_pip(command, pip_environment(request.target), stream=request.verbose)
         picks = read_report(report)
         if any(pick.sha256 is None for pick in picks):
             raise StoreMiss("a distribution comes from a folder or a VCS checkout, without a wheel hash")
         for sha256, files in _claims(site, picks).items():
-            if not (entry_folder(root, sha256) / MANIFEST).is_file():
-                _publish_entry(root, sha256, site, files)
+            if read_manifest(root, sha256) is None:
+                _publish_entry(root, sha256, site, files, added)
     return picks
 
 
@@ -151,20 +210,42 @@ def assemble(root: Path, picks: Sequence[Pick], site: Path) -> None:
     for pick in picks:
         assert pick.sha256 is not None
         folder = entry_folder(root, pick.sha256)
-        manifest = read_json(folder / MANIFEST)
+        manifest = read_manifest(root, pick.sha256)
         if manifest is None:
             raise StoreMiss(f"{pick.name} vanished from the store")
-        for name, (digest, size, executable) in manifest["files"].items():
-            data = (folder / name).read_bytes()
-            if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
-                log.warning("the cached files of %s are damaged; unpacking it again", pick.name)
-                shutil.rmtree(folder, ignore_errors=True)
-                raise StoreMiss(f"{folder / name} does not match its checksum")
+        for name, member in manifest.items():
             landing = site / name
             if landing.exists():
                 raise StoreMiss(f"{name} is provided by two distributions")
             landing.parent.mkdir(parents=True, exist_ok=True)
-            landing.write_bytes(data)
-            if executable:
+            if not _copy_checked(folder / name, landing, member):
+                log.warning("the cached files of %s are damaged; unpacking it again", pick.name)
+                remove_item(folder)
+                raise StoreMiss(f"{folder / name} does not match its checksum")
+            if member.executable:
                 landing.chmod(0o755)
         touch(folder / MANIFEST)
+
+
+def _copy_checked(source: Path, landing: Path, member: Member) -> bool:
+    """Copy in pieces while hashing; False when the copy is not the file the manifest describes."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(source, "rb") as reader, open(landing, "xb") as writer:
+            while chunk := reader.read(BUFFER):
+                digest.update(chunk)
+                writer.write(chunk)
+                size += len(chunk)
+                if size > member.size:
+                    return False
+    except OSError:  # a member gone, or a folder in its place
+        return False
+    return size == member.size and digest.hexdigest() == member.sha256
+
+
+def discard(root: Path | None, added: Sequence[str]) -> None:
+    """Remove the entries a failed build added: a build that fails leaves nothing behind in the store."""
+    if root is None:
+        return
+    for sha256 in added:
+        remove_item(entry_folder(root, sha256))

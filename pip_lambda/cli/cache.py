@@ -43,7 +43,7 @@ def cache_command(argv: Sequence[str]) -> list[str]:
         )
         return lines
     if options.action == "prune":
-        limit = cache.parse_size(options.max_size) if options.max_size else cache.max_size()
+        limit = cache.parse_size(options.max_size, "--max-size") if options.max_size is not None else cache.max_size()
         removed, freed = cache.prune(root, limit)
         return [f"removed {removed:,} items ({_mb(freed)}); the cache is now under {_mb(limit)}"]
     return [f"deleted the cache at {root} ({_mb(cache.purge(root))})"]

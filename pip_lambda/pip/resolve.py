@@ -13,9 +13,11 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from pip_lambda.errors import PipFailedError
+from pip_lambda.pip.args import PipArgs
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
+from pip_lambda.plan.target import Target
 from pip_lambda.system.redact import redact
 
 log = logging.getLogger(__name__)
@@ -34,46 +36,44 @@ class Pick:
     direct: bool
     """Named by URL or path (``name @ url``, ``./file.whl``), not found on an index."""
 
-    def as_json(self) -> list[Any]:
-        return [self.name, self.version, self.url, self.sha256, self.direct]
+
+def _get(value: object, *names: str) -> object:
+    """``value[name][name]…`` of pip's JSON report, None where a level is missing or not an object."""
+    for name in names:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
 
 
-def _pick(item: dict[str, Any]) -> Pick:
-    info = item.get("download_info", {})
-    hashes = info.get("archive_info", {}).get("hashes", {})
+def _pick(item: object) -> Pick:
     from packaging.utils import canonicalize_name
 
+    name, version = _get(item, "metadata", "name"), _get(item, "metadata", "version")
+    url, sha256 = _get(item, "download_info", "url"), _get(item, "download_info", "archive_info", "hashes", "sha256")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise PipFailedError("pip's installation report names a distribution without a name or version")
     return Pick(
-        name=canonicalize_name(item["metadata"]["name"]),
-        version=item["metadata"]["version"],
-        url=redact(info.get("url", ""), keep_user=False),
-        sha256=hashes.get("sha256"),
-        direct=bool(item.get("is_direct")),
+        name=canonicalize_name(name),
+        version=version,
+        url=redact(url if isinstance(url, str) else "", keep_user=False),
+        sha256=sha256 if isinstance(sha256, str) else None,
+        direct=bool(_get(item, "is_direct")),
     )
 
 
 def read_report(path: Path) -> tuple[Pick, ...]:
-    report = json.loads(path.read_text("utf-8"))
-    return tuple(sorted((_pick(item) for item in report.get("install", [])), key=lambda pick: pick.name))
+    installed = _get(json.loads(path.read_text("utf-8")), "install")
+    picks = (_pick(item) for item in (installed if isinstance(installed, list) else []))
+    return tuple(sorted(picks, key=lambda pick: pick.name))
 
 
-def resolve(request: Any) -> tuple[Pick, ...]:
-    """pip's resolution for ``request`` (a BuildRequest); raises PipFailedError when pip cannot resolve."""
+def resolve(target: Target, pip_args: PipArgs) -> tuple[Pick, ...]:
+    """pip's resolution for these arguments; raises PipFailedError when pip cannot resolve."""
     with tempfile.TemporaryDirectory(prefix="pip-lambda-resolve-") as scratch:
         report = Path(scratch, "report.json")
         extra = ["--dry-run", "--ignore-installed", "--report", str(report), "--quiet"]
-        command = install_command(
-            request.target,
-            Path(scratch, "site"),
-            [*request.pip_args.passthrough, *extra],
-            request.pip_args.platforms,
-        )
+        command = install_command(target, Path(scratch, "site"), [*pip_args.passthrough, *extra], pip_args.platforms)
         log.info("resolving with pip")
-        run_pip(command, pip_environment(request.target))
+        run_pip(command, pip_environment(target))
         picks = read_report(report)
     log.debug("pip resolved %s", ", ".join(f"{pick.name}=={pick.version}" for pick in picks))
     return picks
-
-
-def same_resolution(picks: tuple[Pick, ...], stored: Any) -> bool:
-    return isinstance(stored, list) and [pick.as_json() for pick in picks] == stored

@@ -6,7 +6,7 @@ import base64
 
 from pip_lambda.cli.terminal import table
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, largest
-from pip_lambda.result import BuildResult
+from pip_lambda.result import BuildResult, Reused
 from pip_lambda.trim.steps import TrimResult
 
 
@@ -38,9 +38,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     lines = [
         f"Built a {kind} package for {request.target.runtime.name} on {request.target.arch} ({request.target.runtime.os}, glibc {request.target.runtime.glibc[0]}.{request.target.runtime.glibc[1]})"
     ]
-    if result.reused == "up to date":
+    if result.reused is Reused.UP_TO_DATE:
         lines.append("  cache:         nothing changed since the last build; nothing was rewritten")
-    elif result.reused:
+    elif result.reused is Reused.FROM_CACHE:
         lines.append("  cache:         reused the result of an identical earlier build")
     dists = ", ".join(str(dist) for dist in result.distributions) or "none"
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
