@@ -6,10 +6,11 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from pip_lambda.archive.writer import collect_entries, write_temporary_zip, zip_time
+from pip_lambda.archive.writer import Entry, RawSource, collect_entries, with_raw_sources, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
@@ -180,6 +181,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     staging = create_staging(request.target_dir)
     new_zip = None
     added: list[str] = []  # wheels this build adds to the store, removed again if it fails
+    raw: dict[str, RawSource] = {}  # the wheel member each laid-out file is, by site path (once the store keeps wheels)
     try:
         site = staging / "python" if request.layer else staging
         site.mkdir(exist_ok=True)
@@ -192,7 +194,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
         distributions = trimmed.distributions
-        entries = collect_entries(staging, exclude=(MARKER,))
+        entries = _zip_entries(staging, site, raw)
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
         findings = verify_build(staging, request.target, request.layer, request.verify, distributions)
@@ -229,6 +231,13 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     )
     reuse.remember(plan, result)
     return result
+
+
+def _zip_entries(staging: Path, site: Path, raw: Mapping[str, RawSource]) -> list[Entry]:
+    """The zip's members; a file that is still byte for byte a deflated wheel member (``raw``, by path in the
+    site) has that member's compressed bytes copied into the zip instead of being compressed again."""
+    prefix = "" if site == staging else f"{site.relative_to(staging).as_posix()}/"
+    return with_raw_sources(collect_entries(staging, exclude=(MARKER,)), raw, prefix)
 
 
 def _reused(earlier: BuildResult, plan: reuse.Plan, started: float) -> BuildResult:
