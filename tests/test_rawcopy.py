@@ -20,7 +20,14 @@ import pytest
 
 from pip_lambda.archive import packing
 from pip_lambda.archive.reader import RawMember, raw_members
-from pip_lambda.archive.writer import Entry, RawSource, collect_entries, with_raw_sources, write_zip
+from pip_lambda.archive.writer import (
+    Entry,
+    RawSource,
+    collect_entries,
+    with_raw_sources,
+    write_zip,
+    written_by_pip_lambda,
+)
 from pip_lambda.pipeline import _zip_entries
 
 WORDS = [bytes(random.Random(7).choices(b"abcdefghijklmnopqrstuvwxyz_ ().:=\n", k=n)) for n in range(3, 15)]
@@ -88,6 +95,7 @@ def test_a_file_that_is_a_deflated_wheel_member_is_copied_not_compressed_again(s
         info = archive.getinfo("pkg/models.py")
         assert (info.extra, info.flag_bits, info.date_time) == (b"", 0, (1980, 1, 1, 0, 0, 0))
         assert info.external_attr >> 16 == stat.S_IFREG | 0o644
+    assert written_by_pip_lambda(result.path)
 
 
 def test_the_copied_zip_is_the_same_whatever_the_number_of_workers(site, tmp_path):
@@ -131,17 +139,22 @@ def test_only_the_members_pip_lambda_deflates_itself_depend_on_the_zlib(site, tm
             assert archive.read("pkg/_native.so") == (tree / "pkg/_native.so").read_bytes()
 
 
-def test_a_file_changed_since_it_was_unpacked_is_compressed_here(site, tmp_path):
+def test_a_file_changed_since_it_was_unpacked_is_compressed_here_as_if_it_had_no_wheel(site, tmp_path):
     wheel, tree = site
     same_size = bytearray(WHEEL_FILES["pkg/models.py"])
     same_size[100] ^= 1
     (tree / "pkg/models.py").write_bytes(bytes(same_size))
     (tree / "pkg/__init__.py").write_bytes(WHEEL_FILES["pkg/__init__.py"] + b"\n")
-    result = write_zip(with_raw_sources(collect_entries(tree), sources(wheel)), tmp_path / "out.zip")
+    (tree / "pkg/_native.so").write_bytes(text(6, 100_000) * 11)  # larger than a chunk
+    entries = collect_entries(tree)
+    result = write_zip(with_raw_sources(entries, sources(wheel)), tmp_path / "out.zip", workers=2)
+    alone = write_zip(entries, tmp_path / "alone.zip", workers=2)
     with zipfile.ZipFile(result.path) as archive:
         assert archive.read("pkg/models.py") == bytes(same_size)
         assert archive.read("pkg/__init__.py") == WHEEL_FILES["pkg/__init__.py"] + b"\n"
-    assert compressed(result.path, "pkg/models.py") != compressed(wheel, "pkg/models.py")
+    for name in ("pkg/models.py", "pkg/__init__.py", "pkg/_native.so"):
+        assert compressed(result.path, name) != compressed(wheel, name)
+        assert compressed(result.path, name) == compressed(alone.path, name)
     assert compressed(result.path, "pkg-1.0.dist-info/METADATA") == compressed(wheel, "pkg-1.0.dist-info/METADATA")
 
 

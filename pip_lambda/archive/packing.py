@@ -108,8 +108,8 @@ class _Archives:
             handle.close()
 
 
-def _copy(entry: Entry, level: int, archives: _Archives) -> Packed:
-    """The file as its wheel compressed it, when it still is that member (size and crc); else deflated here.
+def _copied(entry: Entry, archives: _Archives) -> Packed | None:
+    """The file as its wheel compressed it, when it still is that member (size and crc); None to deflate it here.
 
     A member its wheel could not make smaller is stored: the same bytes whatever the zlib.
     """
@@ -118,13 +118,11 @@ def _copy(entry: Entry, level: int, archives: _Archives) -> Packed:
     member = entry.raw.member
     if len(raw) != member.size or zlib.crc32(raw) != member.crc:
         log.debug("%s is no longer %s of %s: deflated here", entry.name, member.name, entry.raw.archive)
-        return _packed(raw, _compressible(entry, level), level)
+        return None
     if member.compressed_size >= member.size:
         return Packed(STORED, member.crc, member.size, raw)
     data = archives.read(entry.raw)
-    if data is None:
-        return _packed(raw, _compressible(entry, level), level)
-    return Packed(DEFLATED, member.crc, member.size, data, copied=True)
+    return None if data is None else Packed(DEFLATED, member.crc, member.size, data, copied=True)
 
 
 def _deflate_chunk(raw: bytes, start: int, level: int) -> bytes:
@@ -142,16 +140,17 @@ def _deflate_chunk(raw: bytes, start: int, level: int) -> bytes:
     return stream.compress(view[start:end]) + stream.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
+def _done(value: T) -> Future[T]:
+    future: Future[T] = Future()
+    future.set_result(value)
+    return future
+
+
 class _Inline:
     """An executor that runs each task at once: the single-worker path, with the same code."""
 
     def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        future: Future[T] = Future()
-        future.set_result(function(*args))
-        return future
-
-
-_INLINE = _Inline()
+        return _done(function(*args))
 
 
 @dataclass(frozen=True)
@@ -175,9 +174,10 @@ class _Pending:
 
 def _submit(pool: ThreadPoolExecutor | _Inline, entry: Entry, level: int, archives: _Archives) -> _Pending:
     size = entry.source.stat().st_size if entry.source is not None else 0
-    if _copyable(entry, level):
-        # Copying is mostly Python-level work: handing it to a thread costs more than it saves.
-        return _Pending(size, whole=_INLINE.submit(_copy, entry, level, archives))
+    # Copying is mostly Python-level work, done here: handing it to a thread costs more than it saves.
+    copied = _copied(entry, archives) if _copyable(entry, level) else None
+    if copied is not None:
+        return _Pending(size, whole=_done(copied))
     if size <= CHUNK or entry.source is None or not _compressible(entry, level):
         return _Pending(size, whole=pool.submit(_pack, entry, level))
     raw = entry.source.read_bytes()
