@@ -105,7 +105,7 @@ def lock_cases(work: Path, options: argparse.Namespace, kinds: list[str], uv: li
     if "monorepo" in kinds:
         print("monorepo", flush=True)
         package, old = MOVED["api"]
-        functions = monorepo_locks(locker, WORKLOADS["api"], package, old)
+        functions = monorepo_locks(locker, WORKLOADS["api"], package, old, options.functions)
         meta["moved"]["api"] = f"{package} {old} → {functions[0][1].version(package)}"
         monorepo = monorepo_case(work / "monorepo-work", env, tools, functions, options.runs)
         yield_results(options.output, meta, locks=results, monorepo=monorepo)
@@ -153,6 +153,9 @@ def main() -> None:
     parser.add_argument("--cases", default="cold,warm,zip,lock,monorepo")
     parser.add_argument("--levels", action="store_true", help="also time every compression level on the data tree")
     parser.add_argument("--wheelhouse", type=Path, help="for lock and monorepo: wheels to use as they are, offline")
+    parser.add_argument(
+        "--functions", type=int, default=20, help="functions in the monorepo (20; fewer for a quick look)"
+    )
     options = parser.parse_args()
     options.work.mkdir(parents=True, exist_ok=True)
     uv = None if options.no_uv else install_uv(options.work)
@@ -161,6 +164,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/bench.py " + " ".join(sys.argv[1:]),
         "runs": options.runs,
+        "functions": options.functions,
         "machine": machine(),
         "pip_lambda": pip_lambda.__version__,
         "pip": subprocess.run(

@@ -20,9 +20,10 @@ EXTRAS = (
 PHASES = ("first", "bump")
 
 
-def monorepo_locks(locker: Locker, api: list[str], package: str, old: str) -> list[tuple[Lock, Lock]]:
-    """Each function's lock before and after the bump."""
-    return [locker.moved(f"function{index:02}", [*api, extra], package, old) for index, extra in enumerate(EXTRAS)]
+def monorepo_locks(locker: Locker, api: list[str], package: str, old: str, count: int) -> list[tuple[Lock, Lock]]:
+    """The lock of each of the first ``count`` functions, before and after the bump."""
+    functions = enumerate(EXTRAS[:count])
+    return [locker.moved(f"function{index:02}", [*api, extra], package, old) for index, extra in functions]
 
 
 def monorepo_case(

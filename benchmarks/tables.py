@@ -105,11 +105,11 @@ def lock_tables(results: dict[str, dict[str, Measure]], meta: dict) -> list[str]
 
 def monorepo_tables(results: dict[str, Measure], meta: dict) -> list[str]:
     lines = [
-        "## Monorepo: 20 functions from pylock.toml (api + one extra package each), one after the other",
+        f"## Monorepo: {meta['functions']} functions from pylock.toml (api + one extra package each), one after the other",
         "",
         f"First builds with empty tool caches, then every function again after one pin moved ({meta['moved']['api']}).",
         "",
-        "| tool | first builds (20) | one-pin bump (20) | total | uv total / tool total |",
+        f"| tool | first builds ({meta['functions']}) | one-pin bump ({meta['functions']}) | total | uv total / tool total |",
         "|---|---|---|---|---|",
     ]
     totals = {
