@@ -119,7 +119,7 @@ def monorepo_tables(results: dict[str, Measure], meta: dict) -> list[str]:
     }
     for tool, total in totals.items():
         first, bump = results[f"{tool} first"], results[f"{tool} bump"]
-        versus = ratio(totals["uv"], total) if "uv" in totals else "-"
+        versus = ratio(totals["uv"], total) if "uv" in totals and tool != "uv" else "-"
         lines.append(f"| {tool} | {first.median:.1f} | {bump.median:.1f} | {total:.1f} | {versus} |")
     lines.append("")
     return lines
