@@ -168,3 +168,29 @@ def test_pylock_toml_is_still_refused_by_pip_with_platform_flags(project, run, w
     assert result.exit_code == 1
     assert "not supported when selecting requirements from 'pylock.toml'" in result.err
     assert "checked with pip" in README.read_text()
+
+
+_TEST_TOKEN = re.compile(r"`(test_\w+\.py)?(?:::)?(test_\w+)?`")
+
+
+def _promised_tests() -> list[tuple[str, str]]:
+    """(file, test) for every test the README names, a bare name belonging to the file named before it."""
+    promised: list[tuple[str, str]] = []
+    for line in README.read_text("utf-8").splitlines():
+        current = None
+        for file, name in _TEST_TOKEN.findall(line):
+            current = file or current
+            if name and current:
+                promised.append((current, name))
+    return promised
+
+
+def test_every_test_the_readme_names_exists():
+    promised = _promised_tests()
+    assert len(promised) > 40
+    missing = []
+    for file, name in promised:
+        path = ROOT / "tests" / file
+        if not path.is_file() or not re.search(rf"^(async )?def {name}\(", path.read_text("utf-8"), re.M):
+            missing.append(f"{file}::{name}")
+    assert not missing, f"the README names tests that do not exist: {missing}"

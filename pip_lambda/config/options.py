@@ -90,7 +90,12 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         configurable=False,
     ),
     Option("no-verify", "bool", "skip verifying the package before it replaces the last one"),
-    Option("verify-import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option(
+        "verify-import",
+        "bool",
+        "also import every top-level module in an interpreter of the target's Python "
+        "(RUNS THE PACKAGES' IMPORT-TIME CODE on this machine, with an empty HOME and no credentials)",
+    ),
     Option(
         "handler",
         "str",
@@ -159,7 +164,12 @@ VERIFY_OPTIONS: tuple[Option, ...] = (
     INSTALL_OPTIONS[0],
     INSTALL_OPTIONS[1],
     Option("layer", "bool", "PATH is a layer: its code is under python/"),
-    Option("import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option(
+        "import",
+        "bool",
+        "also import every top-level module in an interpreter of the target's Python "
+        "(RUNS THE PACKAGES' IMPORT-TIME CODE on this machine, with an empty HOME and no credentials)",
+    ),
     Option("handler", "str", "also import the handler, e.g. app.handler (implies --import)", metavar="MODULE.FUNCTION"),
     Option(
         "python",
