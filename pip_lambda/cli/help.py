@@ -47,6 +47,7 @@ examples:
 TOP_HELP = f"""\
 usage: pip-lambda install [options] [pip install arguments...]
        pip-lambda verify [options] PATH
+       pip-lambda diff [options] OLD NEW
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -56,6 +57,7 @@ commands:
   build      build every named target of pyproject.toml or setup.cfg
   verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
   cache      show (info), trim (prune) or delete (purge) the build cache
+  diff       show what changed between two packages (zips, folders or JSON reports)
 
 'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
 """
@@ -82,4 +84,24 @@ checks (each finding names the distribution, the file, the reason and the fix):
 exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is
 damaged, encrypted or compressed with an unsupported method, 5 above Lambda's unzipped limit,
 6 a zip member named outside the zip.
+"""
+
+
+DIFF_EPILOG = """\
+OLD and NEW are each a zip (built by any tool), a folder, or a JSON report written with
+--report; any combination. Zips are compared by their central directories (names, sizes,
+CRC-32s), reading only the small .dist-info METADATA and RECORD members; folders by their
+files' contents. A file counts as changed when its size, CRC-32 or executable bit differs.
+Changed files are listed under the distribution whose RECORD names them, or under "-".
+
+examples:
+  # what a dependency bump changed, zip against zip
+  pip-lambda diff main/lambda.zip build/lambda.zip
+
+  # in CI: compare the report of the main branch with this build's, as JSON
+  pip-lambda install -r requirements.txt --report build/report.json
+  pip-lambda diff --json main-report.json build/report.json > diff.json
+
+exit codes: 0 the packages hold the same files, 1 they differ, 2 bad input (a missing path,
+a file that is not a zip or a report, a damaged zip, a report of another kind or version).
 """
