@@ -15,6 +15,7 @@ Distributions are found where Lambda looks: at the root, in ``python/`` and in
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import re
 import zlib
@@ -328,3 +329,27 @@ def build_members(output: Path | None, target_dir: Path, layer: bool) -> list[di
     """A build's ``members`` for its report: read from its zip, or from its target folder without one."""
     contents = _from_zip(output, distributions=False) if output else _from_folder(target_dir, distributions=False)
     return members_json(contents, "python/" if layer else "")
+
+
+def sha256_of(contents: Contents, names: Iterable[str]) -> dict[str, str]:
+    """The sha256 of these files of a zip or a folder, streamed (a report holds no contents)."""
+    wanted = sorted(set(names))
+    if contents.source is Source.REPORT:
+        raise UsageError(f"{contents.path} is a report: it lists files but holds none", hint="give the zip or folder")
+    digests: dict[str, str] = {}
+    if contents.source is Source.FOLDER:
+        for name in wanted:
+            digest = hashlib.sha256()
+            with (contents.path / name).open("rb") as stream:
+                while chunk := stream.read(_CHUNK):
+                    digest.update(chunk)
+            digests[name] = digest.hexdigest()
+        return digests
+    with open_zip(contents.path, limit=_NO_LIMIT) as reader:
+        members = {member.name: member for member in reader.members}
+        for name in wanted:
+            digest = hashlib.sha256()
+            for chunk in reader.stream(members[name], budget=[members[name].size]):
+                digest.update(chunk)
+            digests[name] = digest.hexdigest()
+    return digests
