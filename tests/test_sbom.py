@@ -252,3 +252,45 @@ def test_requirements_follow_the_target_markers_and_only_installed_distributions
     )
     installed = ["a", "b", "c", "d", "e"]
     assert requirements(dist, TARGET.marker_environment, installed) == ["a", "c", "d", "e"]
+
+
+# --- pip-lambda sbom PATH ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("fake_pip")
+def test_sbom_of_a_zip_built_by_another_tool_names_its_distributions_without_wheel_hashes(project, run, wheels):
+    assert build(run, wheels).exit_code == 0
+    other = project / "other.zip"
+    with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((project / "build/lambda").rglob("*")):
+            if path.is_file() and path.name != ".pip-lambda-target":
+                archive.write(path, path.relative_to(project / "build/lambda").as_posix())
+    result = run("sbom", "--runtime", "python3.12", str(other))
+    assert result.exit_code == 0, result.err
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(result.out) is None
+    document = json.loads(result.out)
+    found = components(document)
+    assert set(found) == {"app-dep", "mid", "leaf", "speedy"}
+    assert all("hashes" not in component for component in found.values())
+    assert found["mid"]["licenses"] == [{"license": {"id": "BSD-3-Clause", "acknowledgement": "declared"}}]
+    main = document["metadata"]["component"]
+    assert (main["name"], [item["name"] for item in main["components"]]) == ("other", ["app.py"])
+    graph = {entry["ref"]: entry.get("dependsOn", []) for entry in document["dependencies"]}
+    assert graph["pkg:pypi/mid@2.0"] == ["pkg:pypi/leaf@3.0"]
+    assert run("sbom", "--runtime", "python3.11", str(other)).out != result.out  # markers for another Python
+    written = run("sbom", "--runtime", "python3.12", "build/lambda", "-o", "folder.json")
+    assert written.exit_code == 0, written.err
+    assert set(components(json.loads((project / "folder.json").read_text()))) == set(found)
+
+
+@pytest.mark.usefixtures("fake_pip")
+def test_sbom_of_a_layer_is_recognised_and_bad_input_is_exit_2(project, run, wheels):
+    assert build(run, wheels, "--layer").exit_code == 0
+    result = run("sbom", "--runtime", "python3.12", "build/layer.zip")
+    assert result.exit_code == 0, result.err
+    document = json.loads(result.out)
+    assert document["metadata"]["component"]["type"] == "library"
+    assert set(components(document)) == {"app-dep", "mid", "leaf", "speedy"}
+    assert run("sbom", "missing.zip").exit_code == 2
+    assert run("sbom", "build/layer.zip", "-o", "build/layer.zip").exit_code == 6
+    assert "examples:" in run("sbom", "--help").out

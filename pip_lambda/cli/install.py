@@ -141,7 +141,7 @@ def _check_report(report: str | None, requests: Sequence[BuildRequest]) -> None:
         check_report(Path(report), [request.target_dir for request in requests], outputs)
 
 
-def _require_sbom_library() -> None:
+def require_sbom_library() -> None:
     """--sbom needs the optional cyclonedx-python-lib: exit 7 naming the extra when it is missing."""
     missing = [name for name in ("cyclonedx", "packageurl") if importlib.util.find_spec(name) is None]
     if missing:
@@ -158,7 +158,7 @@ def _check_sboms(
     wanted = {name: Path(settings["sbom"].value) for name, _, settings in builds if settings["sbom"].value}
     if not wanted:
         return {}
-    _require_sbom_library()
+    require_sbom_library()
     targets = [request.target_dir for _, request, _ in builds]
     others = [request.output for _, request, _ in builds if request.output is not None]
     others += [Path(report)] if report else []

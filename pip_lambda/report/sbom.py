@@ -45,7 +45,7 @@ from pip_lambda import __version__
 from pip_lambda.archive.writer import ZIP_EPOCH, zip_time
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.plan.target import Target
-from pip_lambda.report.contents import Contents, Installed, read_contents, sha256_of
+from pip_lambda.report.contents import Contents, Installed, Source, read_contents, sha256_of
 from pip_lambda.result import BuildResult
 
 log = logging.getLogger(__name__)
@@ -224,3 +224,30 @@ def write_sbom(package: Package, path: Path) -> None:
         raise EnvironmentProblem(
             f"cannot write the bill of materials {path}: {error.strerror}", hint="pass --sbom with a writable path"
         ) from None
+
+
+def path_package(path: Path, target: Target, layer: bool | None) -> Package:
+    """What a zip or folder built by any tool ships (``pip-lambda sbom PATH``); no wheel hashes are known.
+
+    ``layer`` None: a layer when every file is under ``python/``.
+    """
+    contents = read_contents(path)
+    owned = {name for dist in contents.distributions for name in dist.files}
+    if layer is None:
+        layer = bool(contents.files) and all(name.startswith("python/") for name in contents.files)
+    zip_sha256 = None
+    if contents.source is Source.ZIP:
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        zip_sha256 = digest.hexdigest()
+    return Package(
+        name=path.name.removesuffix(".zip"),
+        layer=layer,
+        target=target,
+        contents=contents,
+        code=sha256_of(contents, [name for name in contents.files if name not in owned]),
+        wheel_hashes={},
+        zip_sha256=zip_sha256,
+    )
