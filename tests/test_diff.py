@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -289,3 +291,13 @@ def test_diff_needs_two_paths_and_its_help_has_an_example(run):
     result = run("diff", "--help")
     assert result.exit_code == 0 and "examples:" in result.out and "pip-lambda diff " in result.out
     assert "diff       show what changed" in run("--help").out
+
+
+@pytest.mark.usefixtures("fake_pip")
+def test_a_reader_that_stops_early_gets_the_exit_code_and_no_error(two_builds):
+    command = [sys.executable, "-m", "pip_lambda", "diff", "-v", "build/old.zip", "build/new.zip"]
+    with subprocess.Popen(command, cwd=two_builds, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # like `| head -0`: the reader is gone before anything is written
+        errors = process.stderr.read().decode()
+        assert (process.wait(timeout=60), errors) == (1, "")
