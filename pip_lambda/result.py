@@ -123,10 +123,14 @@ def _distributions(value: Json) -> tuple[Distribution, ...]:
             dist_info=text(get(item, "dist_info")),
             files=texts(get(item, "files")),
             size=count(get(item, "size")),
-            wheel_sha256=None if get(item, "wheel_sha256") is None else sha256_hex(get(item, "wheel_sha256")),
+            wheel_sha256=_optional_sha256(get(item, "wheel_sha256")),
         )
         for item in items(value)
     )
+
+
+def _optional_sha256(value: Json) -> str | None:
+    return None if value is None else sha256_hex(value)
 
 
 def _zip(value: Json, output: Path) -> ZipResult:

@@ -31,7 +31,7 @@ class Distribution:
     size: int
     """Bytes of the listed files that exist."""
     wheel_sha256: str | None = None
-    """Of the wheel file it was installed from, when the build knows it (None for a tree read from disk)."""
+    """Of the wheel file it was installed from, when the build knows it (the wheel store records it)."""
 
     @property
     def key(self) -> str:
