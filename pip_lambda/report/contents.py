@@ -15,7 +15,6 @@ Distributions are found where Lambda looks: at the root, in ``python/`` and in
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import re
 import zlib
@@ -39,7 +38,7 @@ REPORT_VERSION = 1
 """The report version read here (report/document.py writes it)."""
 METADATA_LIMIT = 32 << 20
 """The largest METADATA or RECORD member read from a zip; a larger one is taken as damaged."""
-_NO_LIMIT = 1 << 62
+NO_LIMIT = 1 << 62
 """Nothing is unpacked, so the zip's declared size is not bounded (only the members read are)."""
 _SITE = r"(?:python/(?:lib/python3\.[0-9]+/site-packages/)?)?"
 _METADATA = re.compile(rf"^({_SITE})([^/]+\.dist-info)/METADATA$")
@@ -129,7 +128,7 @@ def read_contents(path: Path, build: str | None = None) -> Contents:
 
 def _from_zip(path: Path, *, distributions: bool = True) -> Contents:
     try:
-        with open_zip(path, limit=_NO_LIMIT) as reader:
+        with open_zip(path, limit=NO_LIMIT) as reader:
             files = {
                 member.name: FileInfo(member.size, member.crc, bool(member.mode & 0o111), member.compressed_size)
                 for member in reader.members
@@ -329,27 +328,3 @@ def build_members(output: Path | None, target_dir: Path, layer: bool) -> list[di
     """A build's ``members`` for its report: read from its zip, or from its target folder without one."""
     contents = _from_zip(output, distributions=False) if output else _from_folder(target_dir, distributions=False)
     return members_json(contents, "python/" if layer else "")
-
-
-def sha256_of(contents: Contents, names: Iterable[str]) -> dict[str, str]:
-    """The sha256 of these files of a zip or a folder, streamed (a report holds no contents)."""
-    wanted = sorted(set(names))
-    if contents.source is Source.REPORT:
-        raise UsageError(f"{contents.path} is a report: it lists files but holds none", hint="give the zip or folder")
-    digests: dict[str, str] = {}
-    if contents.source is Source.FOLDER:
-        for name in wanted:
-            digest = hashlib.sha256()
-            with (contents.path / name).open("rb") as stream:
-                while chunk := stream.read(_CHUNK):
-                    digest.update(chunk)
-            digests[name] = digest.hexdigest()
-        return digests
-    with open_zip(contents.path, limit=_NO_LIMIT) as reader:
-        members = {member.name: member for member in reader.members}
-        for name in wanted:
-            digest = hashlib.sha256()
-            for chunk in reader.stream(members[name], budget=[members[name].size]):
-                digest.update(chunk)
-            digests[name] = digest.hexdigest()
-    return digests

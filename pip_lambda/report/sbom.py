@@ -42,10 +42,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pip_lambda import __version__
+from pip_lambda.archive.reader import open_zip
 from pip_lambda.archive.writer import ZIP_EPOCH, zip_time
-from pip_lambda.errors import EnvironmentProblem
+from pip_lambda.errors import EnvironmentProblem, UsageError
 from pip_lambda.plan.target import Target
-from pip_lambda.report.contents import Contents, Installed, Source, read_contents, sha256_of
+from pip_lambda.report.contents import NO_LIMIT, Contents, Installed, Source, read_contents
 from pip_lambda.result import BuildResult
 
 log = logging.getLogger(__name__)
@@ -251,3 +252,27 @@ def path_package(path: Path, target: Target, layer: bool | None) -> Package:
         wheel_hashes={},
         zip_sha256=zip_sha256,
     )
+
+
+def sha256_of(contents: Contents, names: Iterable[str]) -> dict[str, str]:
+    """The sha256 of these files of a zip or a folder, streamed (a report holds no contents)."""
+    wanted = sorted(set(names))
+    if contents.source is Source.REPORT:
+        raise UsageError(f"{contents.path} is a report: it lists files but holds none", hint="give the zip or folder")
+    digests: dict[str, str] = {}
+    if contents.source is Source.FOLDER:
+        for name in wanted:
+            digest = hashlib.sha256()
+            with (contents.path / name).open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            digests[name] = digest.hexdigest()
+        return digests
+    with open_zip(contents.path, limit=NO_LIMIT) as reader:
+        members = {member.name: member for member in reader.members}
+        for name in wanted:
+            digest = hashlib.sha256()
+            for chunk in reader.stream(members[name], budget=[members[name].size]):
+                digest.update(chunk)
+            digests[name] = digest.hexdigest()
+    return digests
