@@ -153,9 +153,6 @@ def _serial(package: Package) -> uuid.UUID:
 def bill_of_materials(package: Package) -> str:
     """The CycloneDX 1.6 JSON document, the same bytes for the same package."""
     dists = package.contents.distributions
-    unknown = [dist.name for dist in dists if dist.key not in package.wheel_hashes]
-    if unknown:
-        log.info("the sbom has no wheel sha256 for %s: this build does not know the wheel files", ", ".join(unknown))
     main = Component(
         type=ComponentType.LIBRARY if package.layer else ComponentType.APPLICATION,
         name=package.name,
@@ -203,6 +200,11 @@ def build_package(result: BuildResult, name: str | None) -> Package:
     owned = {f"{prefix}{path}" for dist in result.distributions for path in dist.files}
     code = [path for path in contents.files if path not in owned]
     hashes = {dist.key: dist.wheel_sha256 for dist in result.distributions if dist.wheel_sha256}
+    unknown = [str(dist) for dist in result.distributions if not dist.wheel_sha256]
+    if unknown:
+        log.info(
+            "the bill of materials has no wheel sha256 for %s: this build did not resolve them", ", ".join(unknown)
+        )
     return Package(
         name=name or (result.zip.path.name.removesuffix(".zip") if result.zip else request.target_dir.name),
         layer=request.layer,
