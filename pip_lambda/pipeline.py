@@ -16,6 +16,7 @@ from pip_lambda.checks.verify import verify_build
 from pip_lambda.errors import PipFailedError, UsageError, from_os_error
 from pip_lambda.pip import failures
 from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arguments, read_pip_args
+from pip_lambda.pip.resolve import Pick
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
@@ -26,6 +27,7 @@ from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
+from pip_lambda.tree.distributions import Distribution
 from pip_lambda.tree.journal import NewZip
 from pip_lambda.tree.outputs import check_output
 from pip_lambda.tree.replace import discard, output_of_pending, put_in_place, recover
@@ -191,7 +193,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         add_code(request.code, site)
         trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
-        distributions = trimmed.distributions
+        distributions = _with_wheels(trimmed.distributions, plan.picks)
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
@@ -237,6 +239,12 @@ def _reused(earlier: BuildResult, plan: reuse.Plan, started: float) -> BuildResu
     if result.reused is not Reused.UP_TO_DATE:
         reuse.remember(plan, result)
     return result
+
+
+def _with_wheels(distributions: tuple[Distribution, ...], picks: tuple[Pick, ...] | None) -> tuple[Distribution, ...]:
+    """Each distribution with the sha256 of the wheel file pip's resolution chose for it, where it is known."""
+    chosen = {(pick.name, pick.version): pick.sha256 for pick in picks or ()}
+    return tuple(replace(dist, wheel_sha256=chosen.get((dist.key, dist.version))) for dist in distributions)
 
 
 def _origin(request: BuildRequest) -> str:

@@ -47,6 +47,8 @@ examples:
 TOP_HELP = f"""\
 usage: pip-lambda install [options] [pip install arguments...]
        pip-lambda verify [options] PATH
+       pip-lambda diff [options] OLD NEW
+       pip-lambda sbom [options] PATH
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -56,6 +58,8 @@ commands:
   build      build every named target of pyproject.toml or setup.cfg
   verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
   cache      show (info), trim (prune) or delete (purge) the build cache
+  diff       show what changed between two packages (zips, folders or JSON reports)
+  sbom       write a CycloneDX bill of materials of a zip or folder built by any tool
 
 'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
 """
@@ -82,4 +86,43 @@ checks (each finding names the distribution, the file, the reason and the fix):
 exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is
 damaged, encrypted or compressed with an unsupported method, 5 above Lambda's unzipped limit,
 6 a zip member named outside the zip.
+"""
+
+
+DIFF_EPILOG = """\
+OLD and NEW are each a zip (built by any tool), a folder, or a JSON report written with
+--report; any combination. Zips are compared by their central directories (names, sizes,
+CRC-32s), reading only the small .dist-info METADATA and RECORD members; folders by their
+files' contents. A file counts as changed when its size, CRC-32 or executable bit differs.
+Changed files are listed under the distribution whose RECORD names them, or under "-".
+
+examples:
+  # what a dependency bump changed, zip against zip
+  pip-lambda diff main/lambda.zip build/lambda.zip
+
+  # in CI: compare the report of the main branch with this build's, as JSON
+  pip-lambda install -r requirements.txt --report build/report.json
+  pip-lambda diff --json main-report.json build/report.json > diff.json
+
+exit codes: 0 the packages hold the same files, 1 they differ, 2 bad input (a missing path,
+a file that is not a zip or a report, a damaged zip, a report of another kind or version).
+"""
+
+
+SBOM_EPILOG = """\
+Distributions are read from the .dist-info folders where Lambda looks (the root, python/,
+python/lib/python3.X/site-packages/); dependencies are evaluated for --runtime and --arch
+(defaults as for 'install'); files no RECORD lists are the main component. A zip built by
+any tool does not say which wheel files it came from, so components carry no wheel sha256:
+'pip-lambda install --sbom FILE' does. Needs pip install 'pip-lambda[sbom]'.
+
+examples:
+  # a bill of materials of a zip another tool built, for python3.12 on arm64
+  pip-lambda sbom --runtime python3.12 --arch arm64 function.zip -o function.cdx.json
+
+  # of a layer folder, printed
+  pip-lambda sbom --layer build/layer
+
+exit codes: 0 written, 2 bad input (a missing path, not a zip or folder, a damaged zip),
+6 an output path that would replace something else, 7 cyclonedx-python-lib is not installed.
 """

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pip_lambda.cli.help import BUILD_EPILOG, INSTALL_EPILOG
@@ -16,12 +17,13 @@ from pip_lambda.config.options import build_parser, split_argv
 from pip_lambda.config.request import request_for
 from pip_lambda.config.sources import Setting, Source, command_line_source, describe, environment_source, settings_for
 from pip_lambda.config.values import ConfigError
+from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.pipeline import build
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.report.document import make_report, write_report
 from pip_lambda.report.summary import summary_lines
 from pip_lambda.result import BuildResult
-from pip_lambda.tree.outputs import check_report
+from pip_lambda.tree.outputs import check_report, check_sbom
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,11 @@ def run_install(argv: Sequence[str]) -> int:
     settings = _settings(namespace, environment_source(os.environ), find_config(), namespace.name)
     request = request_for(settings, pips, namespace.name)
     _check_report(settings["report"].value, [request])
+    sboms = _check_sboms([(namespace.name, request, settings)], settings["report"].value)
     result = build(request)
     _summarise(namespace.name, result)
     _write_report([(namespace.name, result)], settings["report"].value)
+    _write_sboms([(namespace.name, result)], sboms)
     return 0
 
 
@@ -98,14 +102,20 @@ def run_build(argv: Sequence[str]) -> int:
         )
     environment = environment_source(os.environ)
     base = _settings(namespace, environment, project, None)
-    requests = [(name, request_for(_settings(namespace, environment, project, name), pips, name)) for name in names]
+    configured = [(name, _settings(namespace, environment, project, name)) for name in names]
+    requests = [(name, request_for(settings, pips, name)) for name, settings in configured]
     _check_distinct(requests)
     _check_report(base["report"].value, [request for _, request in requests])
+    sboms = _check_sboms(
+        [(name, request, settings) for (name, request), (_, settings) in zip(requests, configured)],
+        base["report"].value,
+    )
     results: list[tuple[str | None, BuildResult]] = []
     for name, request in requests:
         results.append((name, build(request)))
         _summarise(*results[-1])
     _write_report(results, base["report"].value)
+    _write_sboms(results, sboms)
     return 0
 
 
@@ -129,3 +139,47 @@ def _check_report(report: str | None, requests: Sequence[BuildRequest]) -> None:
     if report:
         outputs = [request.output for request in requests if request.output is not None]
         check_report(Path(report), [request.target_dir for request in requests], outputs)
+
+
+def require_sbom_library() -> None:
+    """--sbom needs the optional cyclonedx-python-lib: exit 7 naming the extra when it is missing."""
+    missing = [name for name in ("cyclonedx", "packageurl") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EnvironmentProblem(
+            f"--sbom needs cyclonedx-python-lib, which is not installed (no module {missing[0]})",
+            hint="pip install 'pip-lambda[sbom]' (or pip install cyclonedx-python-lib)",
+        )
+
+
+def _check_sboms(
+    builds: Sequence[tuple[str | None, BuildRequest, Mapping[str, Setting]]], report: str | None
+) -> dict[str | None, Path]:
+    """Each build's --sbom path, checked before anything runs: the library is there, the paths are safe and distinct."""
+    wanted = {name: Path(settings["sbom"].value) for name, _, settings in builds if settings["sbom"].value}
+    if not wanted:
+        return {}
+    require_sbom_library()
+    targets = [request.target_dir for _, request, _ in builds]
+    others = [request.output for _, request, _ in builds if request.output is not None]
+    others += [Path(report)] if report else []
+    seen: dict[Path, str | None] = {}
+    for name, path in wanted.items():
+        check_sbom(path, targets, others)
+        other = seen.setdefault(path.resolve(), name)
+        if other != name:
+            raise ConfigError(
+                f"targets {other} and {name} both write the bill of materials {path}",
+                hint="give each target its own sbom key in its [tool.pip-lambda.targets.NAME] table",
+            )
+    return wanted
+
+
+def _write_sboms(results: Sequence[tuple[str | None, BuildResult]], sboms: Mapping[str | None, Path]) -> None:
+    if not sboms:
+        return
+    from pip_lambda.report.sbom import build_package, write_sbom  # here: the library is an optional extra
+
+    for name, result in results:
+        if name in sboms:
+            write_sbom(build_package(result, name), sboms[name])
+            log.info("wrote the bill of materials %s", sboms[name])

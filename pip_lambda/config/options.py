@@ -83,6 +83,13 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option(
+        "sbom",
+        "str",
+        "write a CycloneDX 1.6 JSON bill of materials of the package (needs pip install 'pip-lambda[sbom]')",
+        metavar="FILE",
+        path=True,
+    ),
+    Option(
         "name",
         "str",
         "build the named target [tool.pip-lambda.targets.NAME] of pyproject.toml or setup.cfg",

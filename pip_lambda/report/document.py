@@ -19,6 +19,7 @@ from typing import Any
 from pip_lambda import __version__
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from pip_lambda.report.contents import build_members
 from pip_lambda.report.summary import terraform_hash
 from pip_lambda.result import BuildResult
 from pip_lambda.system.redact import redact
@@ -59,6 +60,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
             for dist in result.distributions
         ],
         "file_count": result.file_count,
+        "members": build_members(zipped.path if zipped else None, request.target_dir, request.layer),
         "unpacked_size": result.unzipped_size,
         "findings": [finding.as_json() for finding in result.findings],
         "warnings": list(result.warnings),

@@ -1,4 +1,4 @@
-"""What a build writes besides its target, checked before anything runs: the zip and the report.
+"""What a build writes besides its target, checked before anything runs: the zip, the report and the SBOM.
 
 Neither may land inside the target (every build replaces it), on a folder or
 under a file, or on each other; and neither replaces a file pip-lambda did
@@ -16,6 +16,8 @@ from pip_lambda.errors import UnsafePathError
 
 _REPORT_START = b'{\n  "report_version":'
 """How every report pip-lambda writes begins (report/document.py: indented JSON, report_version first)."""
+_SBOM_LOOK = 1 << 26
+"""Bytes of an existing SBOM searched for its bomFormat, which the CycloneDX library writes near the end."""
 
 
 def check_output(output: Path, target: Path) -> None:
@@ -43,6 +45,22 @@ def check_report(report: Path, targets: Sequence[Path], outputs: Sequence[Path])
         raise UnsafePathError(
             f"refusing to replace {report}: it is not a report pip-lambda wrote",
             hint="pass --report with another path, or move that file away if it may be replaced",
+        )
+
+
+def check_sbom(sbom: Path, targets: Sequence[Path], others: Sequence[Path]) -> None:
+    """Refuse an SBOM path that is the zip or the report, inside a target, on a folder or under a file, or over a file that is no CycloneDX document."""
+    for other in others:
+        if sbom.resolve() == other.resolve():
+            raise UnsafePathError(
+                f"the bill of materials {sbom} is also the path of the zip or the report",
+                hint="pass --sbom with a path of its own, such as build/sbom.cdx.json",
+            )
+    _check_place(sbom, "the bill of materials", "--sbom", targets)
+    if _holds_anything(sbom) and b'"bomFormat": "CycloneDX"' not in _start(sbom, _SBOM_LOOK):
+        raise UnsafePathError(
+            f"refusing to replace {sbom}: it is not a CycloneDX bill of materials",
+            hint="pass --sbom with another path, or move that file away if it may be replaced",
         )
 
 
