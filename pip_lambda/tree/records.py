@@ -75,11 +75,16 @@ def read_record(dist_info: Path) -> Record:
     record = dist_info / RECORD
     if not record.is_file():
         return Record(())
+    return parse_record(record.read_text("utf-8", errors="replace"), str(record))
+
+
+def parse_record(text: str, where: str) -> Record:
+    """The rows of a RECORD's text (read from a tree or from a zip member named ``where``), mapped as :func:`read_record` maps them."""
     entries: list[RecordEntry] = []
     escaping: list[str] = []
     headers: list[str] = []
-    for line in record.read_text("utf-8", errors="replace").split("\n"):
-        entry = _parse(line.rstrip("\r"), record)
+    for line in text.split("\n"):
+        entry = _parse(line.rstrip("\r"), where)
         if entry is None:
             continue
         path = target_scheme_path(entry.path)
@@ -92,7 +97,7 @@ def read_record(dist_info: Path) -> Record:
     return Record(tuple(entries), tuple(escaping), tuple(headers))
 
 
-def _parse(line: str, record: Path) -> RecordEntry | None:
+def _parse(line: str, record: str) -> RecordEntry | None:
     if not line:
         return None
     try:
