@@ -18,6 +18,7 @@ from typing import Any
 
 from pip_lambda import __version__
 from pip_lambda.errors import EnvironmentProblem
+from pip_lambda.plan.layers import Layer
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
 from pip_lambda.report.summary import terraform_hash
 from pip_lambda.result import BuildResult
@@ -38,7 +39,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
     request = result.request
     runtime = request.target.runtime
     zipped = result.zip
-    return {
+    entry: dict[str, Any] = {
         "name": name,
         "kind": "layer" if request.layer else "function",
         "runtime": {
@@ -76,6 +77,22 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
         },
         "limits": {"unzipped": UNZIPPED_LIMIT, "direct_upload": DIRECT_UPLOAD_LIMIT},
         "timings": {step: round(seconds, 6) for step, seconds in result.timings.items()},
+    }
+    if result.layers:
+        entry["layers"] = [layer_entry(layer) for layer in result.layers]
+        entry["unpacked_size_with_layers"] = result.unzipped_with_layers
+    return entry
+
+
+def layer_entry(layer: Layer) -> dict[str, Any]:
+    """One layer the package is deployed with (--with-layer), as read from its zip."""
+    return {
+        "path": str(layer.path),
+        "sha256": layer.sha256,
+        "unpacked_size": layer.unzipped_size,
+        "distributions": [
+            {"name": dist.name, "version": dist.version, "unpacked_size": dist.size} for dist in layer.distributions
+        ],
     }
 
 

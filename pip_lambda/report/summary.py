@@ -46,6 +46,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
     if result.trim is not None and result.trim.left_out:
         details.insert(1, ("left out:", ", ".join(result.trim.left_out)))
+    if result.layers:
+        shown = ", ".join(f"{layer.path} ({_human(layer.unzipped_size)} unzipped)" for layer in result.layers)
+        details.append(("with layers:", shown))
     if result.zip is not None:
         details += [
             ("zip:", str(result.zip.path)),
@@ -67,9 +70,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     limits.append(
         [
             "unzipped, with layers",
-            _size(result.unzipped_size),
+            _size(result.unzipped_with_layers),
             _size(UNZIPPED_LIMIT),
-            f"{result.unzipped_size / UNZIPPED_LIMIT:.0%}",
+            f"{result.unzipped_with_layers / UNZIPPED_LIMIT:.0%}",
         ]
     )
     if result.zip is not None:
