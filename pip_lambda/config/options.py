@@ -99,6 +99,13 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         metavar="NAME",
         configurable=False,
     ),
+    Option(
+        "shared-layer",
+        "str",
+        "build only: put every distribution that all the function targets install identically into one layer "
+        "target NAME (build/NAME.zip), leave it out of each function and verify each function with it",
+        metavar="NAME",
+    ),
     Option("no-verify", "bool", "skip verifying the package before it replaces the last one"),
     Option("verify-import", "bool", "also import every top-level module in an interpreter of the target's Python"),
     Option(
