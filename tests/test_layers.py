@@ -320,6 +320,8 @@ def test_the_import_test_sees_a_layer_only_distribution(project, run, house):
     assert document["with_layers"] == [{"path": str(zipped), "sha256": read_layer(zipped, TARGET).sha256}]
     alone = run("verify", "build/lambda.zip", "--runtime", HOST, "--handler", "app.handler", "--python", sys.executable)
     assert alone.exit_code == EXIT_VERIFY_FAILED
+    shown = run("verify", "build/lambda.zip", "--runtime", HOST, "--with-layer", str(zipped))
+    assert f"verify: no problems in build/lambda.zip for {HOST} x86_64 with {zipped} (" in shown.out
 
 
 def test_later_layers_are_unpacked_over_earlier_ones(project, run, tmp_path):

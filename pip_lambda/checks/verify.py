@@ -33,6 +33,8 @@ class VerifyResult:
     sites: tuple[str, ...] = field(default=())
     size: int = 0
     """Bytes of the package's files: what Lambda counts, with its layers, against the unzipped limit."""
+    layers: tuple[str, ...] = ()
+    """The layer zips it was verified with."""
 
     @property
     def ok(self) -> bool:
@@ -170,7 +172,8 @@ def verify_tree(
         findings.extend(failures)
     log.debug("verified %d files of %d distributions: %s", len(files), len(found), counts(findings))
     size = sum((root / path).stat().st_size for path in files)
-    return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites), size)
+    deployed = tuple(str(each.path) for each in layers)
+    return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites), size, deployed)
 
 
 def verify_path(
@@ -222,6 +225,7 @@ def summary(result: VerifyResult, path: Path, target: Target) -> str:
     if result.import_status is not None and result.import_status.ran:
         modules = plural(len(result.import_status.modules), "module")
         imported = f", import test of {modules} with {' '.join(result.import_status.interpreter)}"
+    where = f"{path} for {target}" + (f" with {', '.join(result.layers)}" if result.layers else "")
     if not result.findings:
-        return f"verify: no problems in {path} for {target} ({checked}{imported})"
-    return f"verify: {counts(result.findings)} in {path} for {target} ({checked}{imported})"
+        return f"verify: no problems in {where} ({checked}{imported})"
+    return f"verify: {counts(result.findings)} in {where} ({checked}{imported})"
