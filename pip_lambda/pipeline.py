@@ -19,6 +19,7 @@ from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arg
 from pip_lambda.pip.resolve import Pick
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
+from pip_lambda.plan.layers import Layer, read_layers
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.result import BuildResult, Reused
@@ -135,15 +136,25 @@ def build(request: BuildRequest) -> BuildResult:
     becomes an EnvironmentProblem.
     """
     found = check_request(request)
+    layers = with_layers(request)
     try:
         with target_lock(request.target_dir):
             pending = output_of_pending(request.target_dir)
             outputs = [path for path in (request.output, pending) if path is not None]
             with zip_locks(outputs):
                 _settle(request.target_dir, outputs)
-                return _locked_build(request, found)
+                return _locked_build(request, found, layers)
     except OSError as error:
         raise from_os_error(error) from None
+
+
+def with_layers(request: BuildRequest) -> tuple[Layer, ...]:
+    """The --with-layer zips, read before anything is written; layers alone above the limit fail before pip runs."""
+    for path in request.with_layers:
+        settle_pending(path)
+    layers = read_layers(request.with_layers, request.target, [request.output] if request.output else [])
+    check_unzipped(0, (), layers)
+    return layers
 
 
 def settle_pending(path: Path) -> None:
@@ -169,11 +180,11 @@ def _settle(target_dir: Path, outputs: list[Path]) -> None:
     pause_point("locked")
 
 
-def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
+def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[Layer, ...]) -> BuildResult:
     started = time.perf_counter()
     plan = reuse.prepare(request, found)
     if plan.reused is not None:
-        return _reused(plan.reused, plan, started)
+        return _reused(plan.reused, plan, started, layers)
     timings: dict[str, float] = {}
     warnings: list[str] = []
     empty = empty_warning(found, request.code)
@@ -196,8 +207,8 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         distributions = _with_wheels(trimmed.distributions, plan.picks)
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
-        check_unzipped(unzipped, distributions)
-        findings = verify_build(staging, request.target, request.layer, request.verify, distributions)
+        check_unzipped(unzipped, distributions, layers)
+        findings = verify_build(staging, request.target, request.layer, request.verify, distributions, layers)
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
@@ -228,14 +239,18 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         timings,
         trimmed_or_none,
         findings=findings,
+        layers=layers,
     )
     reuse.remember(plan, result)
     return result
 
 
-def _reused(earlier: BuildResult, plan: reuse.Plan, started: float) -> BuildResult:
-    """The result of an earlier identical build, left in place or restored from the cache."""
-    result = replace(earlier, timings={"total": time.perf_counter() - started})
+def _reused(earlier: BuildResult, plan: reuse.Plan, started: float, layers: tuple[Layer, ...]) -> BuildResult:
+    """The result of an earlier identical build, left in place or restored from the cache.
+
+    The key holds the layers' contents, so the earlier build was checked with these same layers.
+    """
+    result = replace(earlier, timings={"total": time.perf_counter() - started}, layers=layers)
     if result.reused is not Reused.UP_TO_DATE:
         reuse.remember(plan, result)
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pip_lambda.archive.writer import ZipResult
 from pip_lambda.cache.jsondata import (
@@ -29,6 +30,9 @@ from pip_lambda.checks.findings import Finding, Level
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.tree.distributions import Distribution
 from pip_lambda.trim.steps import TrimResult
+
+if TYPE_CHECKING:
+    from pip_lambda.plan.layers import Layer
 
 JSON_VERSION = 2
 """Of the document :meth:`BuildResult.to_json` writes; bumped when a field is added, removed or changes meaning."""
@@ -59,9 +63,16 @@ class BuildResult:
     findings: tuple[Finding, ...] = ()
     """What verification found short of an error (errors fail the build)."""
     reused: Reused = Reused.NO
+    layers: tuple[Layer, ...] = ()
+    """The --with-layer zips, as this run read them (each build reads them again, so they are not in the JSON form)."""
+
+    @property
+    def unzipped_with_layers(self) -> int:
+        """What Lambda counts against its unzipped limit: the package and the layers it is deployed with."""
+        return self.unzipped_size + sum(layer.unzipped_size for layer in self.layers)
 
     def to_json(self) -> dict[str, Json]:
-        """Every field but the request (the caller has its own) as JSON; the zip's path is the request's output."""
+        """Every field but the request (the caller has its own) and the layers as JSON; the zip's path is the request's output."""
         return {
             "version": JSON_VERSION,
             "distributions": [_distribution_json(dist) for dist in self.distributions],

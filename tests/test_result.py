@@ -51,13 +51,17 @@ def test_a_result_reads_back_equal_to_what_was_written():
     assert BuildResult.from_json(document, REQUEST) == result
 
 
-def test_every_field_but_the_request_is_spelled_out_in_the_document():
-    defaults = {field.name for field in dataclasses.fields(BuildResult)} - {"request"}
+INPUTS = {"request", "layers"}
+"""Fields the caller has on its own: the request, and the layers each build reads again."""
+
+
+def test_every_field_but_the_inputs_is_spelled_out_in_the_document():
+    defaults = {field.name for field in dataclasses.fields(BuildResult)} - INPUTS
     assert set(full_result().to_json()) == defaults | {"version"}
     assert all(
         getattr(full_result(), name) != field.default
         for field in dataclasses.fields(BuildResult)
-        if (name := field.name) != "request" and field.default is not dataclasses.MISSING
+        if (name := field.name) not in INPUTS and field.default is not dataclasses.MISSING
     ), "full_result() must set every field, or a field could go missing from the JSON unnoticed"
 
 

@@ -29,6 +29,9 @@ examples:
   # a lock file with hashes: pip installs exactly what it lists
   pip-lambda install --no-deps --require-hashes -r requirements.lock --code app.py
 
+  # a function deployed with a layer: the size limit and the import test count the layer
+  pip-lambda install -r requirements.txt --code app.py --with-layer build/layer.zip --handler app.handler
+
   # the named target [tool.pip-lambda.targets.api], with a JSON report
   pip-lambda install --name api --report build/api.json
 """
@@ -81,6 +84,8 @@ checks (each finding names the distribution, the file, the reason and the fix):
   pth-outside, direct-url   editable or local-path installs that point outside the package
   sdk-partial       (warning) boto3, botocore and s3transfer bundled only partly
   layout            a layer's python/ folder and site-packages version
+  layer-layout      (warning, --with-layer) a layer without python/, or for another Python
+  layer-shadowing   (warning, --with-layer) a distribution in the package and a layer, or in two layers
   import            (--import) every top-level module imports in the target's Python
 
 exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is

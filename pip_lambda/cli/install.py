@@ -17,9 +17,10 @@ from pip_lambda.config.options import build_parser, split_argv
 from pip_lambda.config.request import request_for
 from pip_lambda.config.sources import Setting, Source, command_line_source, describe, environment_source, settings_for
 from pip_lambda.config.values import ConfigError
-from pip_lambda.errors import EnvironmentProblem
+from pip_lambda.errors import EnvironmentProblem, UsageError
 from pip_lambda.pipeline import build
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.plan.sharing import check_functions, layer_request
 from pip_lambda.report.document import make_report, write_report
 from pip_lambda.report.summary import summary_lines
 from pip_lambda.result import BuildResult
@@ -77,6 +78,11 @@ def run_install(argv: Sequence[str]) -> int:
     if parsed is None:
         return 0
     namespace, pips = parsed
+    if namespace.shared_layer:
+        raise UsageError(
+            "--shared-layer is an option of 'pip-lambda build', which builds the named targets together",
+            hint="run 'pip-lambda build --shared-layer NAME'",
+        )
     settings = _settings(namespace, environment_source(os.environ), find_config(), namespace.name)
     request = request_for(settings, pips, namespace.name)
     _check_report(settings["report"].value, [request])
@@ -102,14 +108,27 @@ def run_build(argv: Sequence[str]) -> int:
         )
     environment = environment_source(os.environ)
     base = _settings(namespace, environment, project, None)
-    configured = [(name, _settings(namespace, environment, project, name)) for name in names]
-    requests = [(name, request_for(settings, pips, name)) for name, settings in configured]
+    settings = {name: _settings(namespace, environment, project, name) for name in [*names, *project.target_names]}
+    for name in settings:
+        if settings[name]["shared-layer"] != base["shared-layer"]:
+            raise ConfigError(
+                f"{settings[name]['shared-layer'].source}: shared-layer names the layer all the function targets "
+                "share, so one target cannot set it",
+                hint="set shared-layer at the top level ([tool.pip-lambda]) or pass --shared-layer",
+            )
+    if base["shared-layer"].value:
+        targets = {name: settings[name] for name in project.target_names}
+        layer, functions = _shared_requests(namespace.name, pips, base, targets)
+        _check_report(base["report"].value, [layer[1], *(request for _, request in functions)])
+        # Building from a Selection comes with the fast path (stream C2a); until then the plan is checked, not built.
+        raise UsageError(
+            f"--shared-layer {layer[0]}: building a layer from the wheels the functions share is not available yet",
+            hint="build the targets without --shared-layer",
+        )
+    requests = [(name, request_for(settings[name], pips, name)) for name in names]
     _check_distinct(requests)
     _check_report(base["report"].value, [request for _, request in requests])
-    sboms = _check_sboms(
-        [(name, request, settings) for (name, request), (_, settings) in zip(requests, configured)],
-        base["report"].value,
-    )
+    sboms = _check_sboms([(name, request, settings[name]) for name, request in requests], base["report"].value)
     results: list[tuple[str | None, BuildResult]] = []
     for name, request in requests:
         results.append((name, build(request)))
@@ -117,6 +136,37 @@ def run_build(argv: Sequence[str]) -> int:
     _write_report(results, base["report"].value)
     _write_sboms(results, sboms)
     return 0
+
+
+def _shared_requests(
+    only: str | None, pips: Sequence[str], base: dict[str, Setting], targets: dict[str, dict[str, Setting]]
+) -> tuple[tuple[str, BuildRequest], list[tuple[str, BuildRequest]]]:
+    """The shared layer's request and the function targets' (every named target but the layer and other layers).
+
+    The layer is a target like any other (build/NAME and build/NAME.zip by default);
+    a table [tool.pip-lambda.targets.NAME] sets its options, but never its requirements.
+    ``targets`` are the settings of every named target, ``base`` those of the top level.
+    """
+    shared = str(base["shared-layer"].value)
+    if only == shared:
+        raise UsageError(
+            f"--name {shared} names the shared layer, which is built from what the functions share",
+            hint="give --name a function target, or leave it out to build every target",
+        )
+    layer = (shared, layer_request(request_for(targets.get(shared, base), pips, shared)))
+    functions = []
+    for name, settings in targets.items():
+        request = request_for(settings, pips, name)
+        if name != shared and not request.layer:
+            functions.append((name, request))
+    if only is not None and only not in [name for name, _ in functions]:
+        raise ConfigError(
+            f"--name {only} is not a function target sharing the layer {shared}",
+            hint=f"function targets: {', '.join(name for name, _ in functions) or 'none'}",
+        )
+    check_functions(shared, functions)
+    _check_distinct([layer, *functions])
+    return layer, functions
 
 
 def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None:

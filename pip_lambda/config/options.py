@@ -42,6 +42,15 @@ class Option:
         return self.kind in ("str", "list")
 
 
+WITH_LAYER = Option(
+    "with-layer",
+    "list",
+    "a layer zip the function is deployed with (repeatable, at most 5, in Lambda's order): the size limit counts "
+    "the function and its layers together, and verification sees them at /opt",
+    metavar="ZIP",
+    path=True,
+)
+
 INSTALL_OPTIONS: tuple[Option, ...] = (
     Option("runtime", "str", "Lambda runtime, e.g. python3.12 (default: this interpreter's version)", metavar="NAME"),
     Option("arch", "str", "x86_64 (alias amd64, the default) or arm64 (alias aarch64)", metavar="ARCH"),
@@ -57,6 +66,7 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "output", "str", "zip file to write (default: the target folder + .zip)", short="-o", metavar="ZIP", path=True
     ),
     Option("layer", "bool", "build a layer: everything under python/ in the zip"),
+    WITH_LAYER,
     Option(
         "code",
         "list",
@@ -95,6 +105,13 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "build the named target [tool.pip-lambda.targets.NAME] of pyproject.toml or setup.cfg",
         metavar="NAME",
         configurable=False,
+    ),
+    Option(
+        "shared-layer",
+        "str",
+        "build only: put every distribution that all the function targets install identically into one layer "
+        "target NAME (build/NAME.zip), leave it out of each function and verify each function with it",
+        metavar="NAME",
     ),
     Option("no-verify", "bool", "skip verifying the package before it replaces the last one"),
     Option(
@@ -171,6 +188,7 @@ VERIFY_OPTIONS: tuple[Option, ...] = (
     INSTALL_OPTIONS[0],
     INSTALL_OPTIONS[1],
     Option("layer", "bool", "PATH is a layer: its code is under python/"),
+    WITH_LAYER,
     Option(
         "import",
         "bool",

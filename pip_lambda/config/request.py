@@ -47,6 +47,7 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
         target_dir=target_dir,
         output=None if settings["no-zip"].value else Path(output),
         layer=layer,
+        with_layers=tuple(Path(path) for path in settings["with-layer"].value),
         code=tuple(Path(path) for path in settings["code"].value),
         verbosity=settings["verbose"].value - settings["quiet"].value,
         verify=VerifyOptions(

@@ -52,6 +52,8 @@ class BuildRequest:
     output: Path | None
     """None with --no-zip."""
     layer: bool = False
+    with_layers: tuple[Path, ...] = ()
+    """--with-layer: the layer zips the package is deployed with, in Lambda's order (counted and verified with it)."""
     code: tuple[Path, ...] = ()
     verbosity: int = 0
     verify: VerifyOptions = field(default_factory=VerifyOptions)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from pip_lambda.cli.terminal import table
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, largest
 from pip_lambda.result import BuildResult, Reused
 from pip_lambda.trim.steps import TrimResult
+
+if TYPE_CHECKING:
+    from pip_lambda.shared import SharedBuild
 
 
 def _mb(size: int) -> str:
@@ -46,6 +50,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
     if result.trim is not None and result.trim.left_out:
         details.insert(1, ("left out:", ", ".join(result.trim.left_out)))
+    if result.layers:
+        shown = ", ".join(f"{layer.path} ({_human(layer.unzipped_size)} unzipped)" for layer in result.layers)
+        details.append(("with layers:", shown))
     if result.zip is not None:
         details += [
             ("zip:", str(result.zip.path)),
@@ -67,9 +74,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     limits.append(
         [
             "unzipped, with layers",
-            _size(result.unzipped_size),
+            _size(result.unzipped_with_layers),
             _size(UNZIPPED_LIMIT),
-            f"{result.unzipped_size / UNZIPPED_LIMIT:.0%}",
+            f"{result.unzipped_with_layers / UNZIPPED_LIMIT:.0%}",
         ]
     )
     if result.zip is not None:
@@ -92,3 +99,22 @@ def trim_rows(trim: TrimResult) -> list[list[str]]:
     change = f"{trim.size_after / trim.size_before - 1:+.1%}" if trim.size_before else ""
     rows.append(["after", _size(trim.size_after), change])
     return rows
+
+
+def shared_layer_lines(shared: SharedBuild) -> list[str]:
+    """What went into the shared layer, its zip, and the zip bytes it saved against standalone functions."""
+    lines = [f"Shared layer {shared.name}: {len(shared.shared)} distributions shared by {', '.join(shared.sharing)}"]
+    rows = [["distributions:", ", ".join(f"{wheel.name}=={wheel.version}" for wheel in shared.shared)]]
+    if shared.layer.zip is not None:
+        rows += [["zip:", str(shared.layer.zip.path)], ["sha256:", shared.layer.zip.sha256]]
+    savings = shared.savings
+    if savings is not None:
+        rows.append(
+            [
+                "zips:",
+                f"layer {_human(savings.layer_zip)} + {savings.functions} functions {_human(savings.function_zips)}"
+                f" = {_human(savings.shared)}; about {_human(savings.standalone)} as {savings.functions} standalone zips",
+            ]
+        )
+        rows.append(["saved:", f"{_human(savings.saved)} ({savings.fraction:.0%})"])
+    return lines + table(rows, gap=" ")
