@@ -64,6 +64,22 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
         path=True,
     ),
+    Option(
+        "lock",
+        "str",
+        "install exactly what a lock file chose for the target: pylock.toml or pylock.NAME.toml (extras as "
+        "pylock.toml[aws]), or a uv.lock or poetry.lock converted by uv or poetry (default without requirements: "
+        "pylock.lambda.toml, pylock.toml, uv.lock, poetry.lock, then requirements.txt of the project folder)",
+        metavar="FILE",
+        path=True,
+    ),
+    Option("extra", "list", "an extra of the lock file to install (repeatable)", metavar="NAME"),
+    Option(
+        "group",
+        "list",
+        "a dependency group of the lock file to install; without a lock, pip's --group (repeatable)",
+        metavar="NAME",
+    ),
     Option("no-zip", "bool", "stop after the target folder; write no zip"),
     Option("no-cache", "bool", "neither reuse nor record builds in the cache (pip's own cache is untouched)"),
     Option("refresh", "bool", "rebuild everything with pip, ignoring the cache, then update the cache"),

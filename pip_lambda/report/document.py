@@ -38,7 +38,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
     request = result.request
     runtime = request.target.runtime
     zipped = result.zip
-    return {
+    entry: dict[str, Any] = {
         "name": name,
         "kind": "layer" if request.layer else "function",
         "runtime": {
@@ -77,6 +77,14 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
         "limits": {"unzipped": UNZIPPED_LIMIT, "direct_upload": DIRECT_UPLOAD_LIMIT},
         "timings": {step: round(seconds, 6) for step, seconds in result.timings.items()},
     }
+    if request.source is not None:
+        entry["source"] = {
+            "kind": request.source.kind.value,
+            "path": request.source.path,
+            "converted_by": request.source.converted_by,
+            "discovered": request.source.discovered,
+        }
+    return entry
 
 
 def make_report(builds: Sequence[tuple[str | None, BuildResult]]) -> dict[str, Any]:
