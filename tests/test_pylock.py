@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import tomli_w
 
 from pip_lambda.errors import EXIT_NO_WHEEL, EXIT_PIP_FAILED, EXIT_USAGE, PipLambdaError
 from pip_lambda.lock import pylock
@@ -20,7 +19,7 @@ from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.source import Sdist
 from pip_lambda.plan.target import Arch, Target
 
-from conftest import make_sdist, make_wheel, zip_names
+from conftest import lock_package, lock_wheel, make_sdist, make_wheel, write_pylock, zip_names
 
 PY311 = Target(get_runtime("python3.11"), Arch.X86_64)
 PY312 = Target(get_runtime("python3.12"), Arch.X86_64)
@@ -29,21 +28,6 @@ PY312_ARM = Target(get_runtime("python3.12"), Arch.ARM64)
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def wheel_entry(path: Path, base: Path) -> dict[str, object]:
-    """A wheel as a lock lists it: its path relative to the lock's folder and its sha256."""
-    return {"name": path.name, "path": os.path.relpath(path, base), "hashes": {"sha256": sha256(path)}}
-
-
-def package(name: str, version: str, *wheels: dict[str, object], **fields: object) -> dict[str, object]:
-    return {"name": name, "version": version, **fields, **({"wheels": list(wheels)} if wheels else {})}
-
-
-def write_lock(folder: Path, packages: list[dict[str, object]], name: str = "pylock.toml", **top: object) -> Path:
-    path = folder / name
-    path.write_text(tomli_w.dumps({"lock-version": "1.0", "created-by": "tests", **top, "packages": packages}))
-    return path
 
 
 def select(path: Path, target: Target = PY312, **options: object):
@@ -61,8 +45,8 @@ def markers_lock(tmp_path, wheelhouse):
     lock = tmp_path / "lock"
     lock.mkdir()
     entries = [
-        package(
-            dep, "1.0", wheel_entry(wheelhouse / f"{dep.replace('-', '_')}-1.0-py3-none-any.whl", lock), marker=marker
+        lock_package(
+            dep, "1.0", lock_wheel(wheelhouse / f"{dep.replace('-', '_')}-1.0-py3-none-any.whl", lock), marker=marker
         )
         for dep, marker in [
             ("dep-old", "python_version < '3.12'"),
@@ -72,7 +56,7 @@ def markers_lock(tmp_path, wheelhouse):
             ("dep-darwin", "sys_platform == 'darwin'"),
         ]
     ]
-    return write_lock(lock, entries)
+    return write_pylock(lock, entries)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +78,7 @@ def test_the_best_wheel_the_runtime_loads_is_chosen_among_several(tmp_path):
         make_wheel(tmp_path, "native", "2.0", "cp311.cp312-abi3-manylinux_2_28_aarch64"),
         make_wheel(tmp_path, "native", "2.0", "cp312-cp312-macosx_14_0_arm64"),
     ]
-    lock = write_lock(tmp_path, [package("native", "2.0", *(wheel_entry(wheel, tmp_path) for wheel in wheels))])
+    lock = write_pylock(tmp_path, [lock_package("native", "2.0", *(lock_wheel(wheel, tmp_path) for wheel in wheels))])
 
     def chosen(target: Target) -> str:
         (wheel,) = select(lock, target)[0].wheels
@@ -118,17 +102,17 @@ def test_each_wheel_carries_the_locks_sha256_and_a_url_relative_to_the_lock(mark
 
 def test_extras_and_dependency_groups_select_their_packages(tmp_path, wheelhouse):
     def entry(dep: str, marker: str) -> dict[str, object]:
-        return package(
+        return lock_package(
             dep,
             "1.0",
-            wheel_entry(wheelhouse / f"{dep.replace('-', '_')}-1.0-py3-none-any.whl", tmp_path),
+            lock_wheel(wheelhouse / f"{dep.replace('-', '_')}-1.0-py3-none-any.whl", tmp_path),
             marker=marker,
         )
 
-    lock = write_lock(
+    lock = write_pylock(
         tmp_path,
         [
-            package("purepkg", "1.0", wheel_entry(wheelhouse / "purepkg-1.0-py3-none-any.whl", tmp_path)),
+            lock_package("purepkg", "1.0", lock_wheel(wheelhouse / "purepkg-1.0-py3-none-any.whl", tmp_path)),
             entry("dep-old", "'aws' in extras"),
             entry("dep-new", "'lambda' in dependency_groups"),
             entry("dep-linux", "'dev' in dependency_groups"),
@@ -149,7 +133,7 @@ def test_extras_and_dependency_groups_select_their_packages(tmp_path, wheelhouse
 
 
 def test_a_lock_whose_requires_python_excludes_the_target_names_both(markers_lock):
-    lock = write_lock(markers_lock.parent, [], "pylock.py313.toml", **{"requires-python": ">=3.13"})
+    lock = write_pylock(markers_lock.parent, [], "pylock.py313.toml", **{"requires-python": ">=3.13"})
     with pytest.raises(PipLambdaError) as info:
         select(lock, PY312)
     assert info.value.exit_code == EXIT_NO_WHEEL
@@ -158,7 +142,7 @@ def test_a_lock_whose_requires_python_excludes_the_target_names_both(markers_loc
 
 
 def test_a_lock_whose_environments_exclude_the_target_names_what_it_covers(tmp_path):
-    lock = write_lock(tmp_path, [], environments=["sys_platform == 'darwin'", "platform_machine == 'aarch64'"])
+    lock = write_pylock(tmp_path, [], environments=["sys_platform == 'darwin'", "platform_machine == 'aarch64'"])
     assert select(lock, PY312_ARM)[0].wheels == ()
     with pytest.raises(PipLambdaError) as info:
         select(lock, PY312)
@@ -173,7 +157,7 @@ def test_an_entry_without_a_wheel_for_the_target_names_the_tags_the_lock_has(tmp
         make_wheel(tmp_path, "fast", "1.0", "cp313-cp313-manylinux_2_17_x86_64"),
         make_wheel(tmp_path, "fast", "1.0", "py3-none-macosx_14_0_arm64"),
     ]
-    lock = write_lock(tmp_path, [package("fast", "1.0", *(wheel_entry(wheel, tmp_path) for wheel in wheels))])
+    lock = write_pylock(tmp_path, [lock_package("fast", "1.0", *(lock_wheel(wheel, tmp_path) for wheel in wheels))])
     with pytest.raises(PipLambdaError) as info:
         select(lock, PY312)
     assert info.value.exit_code == EXIT_NO_WHEEL
@@ -192,7 +176,7 @@ def test_an_entry_without_a_wheel_for_the_target_names_the_tags_the_lock_has(tmp
     ],
 )  # fmt: skip
 def test_entries_that_would_be_built_here_are_refused_as_usage_errors(tmp_path, entry, said):
-    lock = write_lock(tmp_path, [{"name": "x", "version": "1.0", **entry}])
+    lock = write_pylock(tmp_path, [{"name": "x", "version": "1.0", **entry}])
     with pytest.raises(PipLambdaError) as info:
         select(lock)
     assert info.value.exit_code == EXIT_USAGE
@@ -201,7 +185,7 @@ def test_entries_that_would_be_built_here_are_refused_as_usage_errors(tmp_path, 
 
 def test_an_archive_entry_that_is_a_wheel_is_installed_like_a_wheel(tmp_path, wheelhouse):
     wheel = wheelhouse / "purepkg-1.0-py3-none-any.whl"
-    lock = write_lock(
+    lock = write_pylock(
         tmp_path,
         [
             {
@@ -219,7 +203,7 @@ def test_an_sdist_only_entry_follows_the_sdist_policy(tmp_path):
     sdist = make_sdist(tmp_path, "sdistonly")
     mac = make_wheel(tmp_path, "sdistonly", "1.0", "py3-none-macosx_11_0_arm64")
     entry = {"sdist": {"name": sdist.name, "path": sdist.name, "hashes": {"sha256": sha256(sdist)}}}
-    lock = write_lock(tmp_path, [package("sdistonly", "1.0", wheel_entry(mac, tmp_path), **entry)])
+    lock = write_pylock(tmp_path, [lock_package("sdistonly", "1.0", lock_wheel(mac, tmp_path), **entry)])
     with pytest.raises(SdistOnlyError) as info:
         select(lock)
     assert info.value.exit_code == EXIT_NO_WHEEL
@@ -236,7 +220,7 @@ def test_an_sdist_only_entry_follows_the_sdist_policy(tmp_path):
 def test_a_wheel_without_a_sha256_in_the_lock_is_refused(tmp_path, wheelhouse):
     wheel = wheelhouse / "purepkg-1.0-py3-none-any.whl"
     entry = {"name": wheel.name, "url": wheel.as_uri(), "hashes": {"md5": hashlib.md5(wheel.read_bytes()).hexdigest()}}
-    lock = write_lock(tmp_path, [package("purepkg", "1.0", entry)])
+    lock = write_pylock(tmp_path, [lock_package("purepkg", "1.0", entry)])
     with pytest.raises(PipLambdaError) as info:
         select(lock)
     assert info.value.exit_code == EXIT_USAGE
@@ -289,7 +273,7 @@ def test_the_adapter_pins_each_file_by_url_and_hash_or_by_version_where_the_url_
 @pytest.fixture
 def project_lock(project, markers_lock):
     """The markers lock as the project's pylock.toml."""
-    lock = write_lock(project, [], "unused.toml")
+    lock = write_pylock(project, [], "unused.toml")
     lock.unlink()
     text = markers_lock.read_text().replace('path = "', f'path = "{os.path.relpath(markers_lock.parent, project)}/')
     (project / "pylock.toml").write_text(text)
@@ -330,13 +314,13 @@ def test_a_lock_from_the_environment_variable(project_lock, run, fake_pip, monke
 
 
 def test_extras_by_pips_spelling_or_by_option(project, run, fake_pip, wheelhouse):
-    aws = package(
+    aws = lock_package(
         "dep-linux",
         "1.0",
-        wheel_entry(wheelhouse / "dep_linux-1.0-py3-none-any.whl", project),
+        lock_wheel(wheelhouse / "dep_linux-1.0-py3-none-any.whl", project),
         marker="'aws' in extras",
     )
-    write_lock(project, [aws], extras=["aws"])
+    write_pylock(project, [aws], extras=["aws"])
     for arguments in (["-r", "pylock.toml[aws]"], ["--lock", "pylock.toml", "--extra", "aws"]):
         result = run("install", "--runtime", "python3.12", "--no-zip", *arguments)
         assert result.exit_code == 0, result.err
@@ -397,7 +381,7 @@ def test_a_file_that_does_not_match_the_locks_hash_is_pips_hash_failure(project,
     with zipfile.ZipFile(swapped, "a") as wheel:
         wheel.writestr("purepkg/extra.py", "X = 1\n")
     entry = {"name": original.name, "url": swapped.as_uri(), "hashes": {"sha256": sha256(original)}}
-    write_lock(project, [package("purepkg", "1.0", entry)])
+    write_pylock(project, [lock_package("purepkg", "1.0", entry)])
     with using_runner(subprocess_runner):
         result = run("install", "--runtime", "python3.12", "--no-index", "-r", "pylock.toml")
     assert result.exit_code == EXIT_PIP_FAILED
@@ -411,7 +395,7 @@ def test_an_allowed_sdist_of_a_lock_is_built_here_and_installed(project, run, tm
 
     sdist = buildable_sdist(tmp_path, "puresrc", "py3-none-any")
     entry = {"sdist": {"name": sdist.name, "url": sdist.as_uri(), "hashes": {"sha256": sha256(sdist)}}}
-    write_lock(project, [package("puresrc", "1.0", **entry)])
+    write_pylock(project, [lock_package("puresrc", "1.0", **entry)])
     refused = run("install", "--runtime", "python3.12", "--no-index", "-r", "pylock.toml")
     assert refused.exit_code == EXIT_NO_WHEEL
     assert "has only an sdist (puresrc-1.0.tar.gz)" in refused.err
