@@ -171,6 +171,33 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
     ),
 )
 
+
+def install_option(name: str) -> Option:
+    """The option of ``install`` called ``name`` (other commands share it, and its key)."""
+    return next(option for option in INSTALL_OPTIONS if option.name == name)
+
+
+LOCK_OPTIONS: tuple[Option, ...] = (
+    install_option("runtime"),
+    install_option("arch"),
+    Option(
+        "output",
+        "str",
+        "the lock file to write, named pylock.toml or pylock.NAME.toml "
+        "(default: the configured lock when it is one, else pylock.toml)",
+        short="-o",
+        metavar="FILE",
+        configurable=False,
+    ),
+    Option("extra", "list", "also lock these optional dependencies of [project] (repeatable)", metavar="NAME"),
+    Option(
+        "group", "list", "also lock this dependency group of pyproject.toml (pip's --group; repeatable)", metavar="NAME"
+    ),
+    install_option("quiet"),
+    install_option("verbose"),
+)
+"""The options of ``pip-lambda lock``; runtime, arch, extra and group share their keys with ``install``."""
+
 VERIFY_OPTIONS: tuple[Option, ...] = (
     INSTALL_OPTIONS[0],
     INSTALL_OPTIONS[1],

@@ -69,7 +69,7 @@ def decide(tokens: Sequence[str], wanted: Wanted, target: Target) -> Decided:
     if len(locks) > 1:
         raise UsageError(f"more than one lock file: {', '.join(locks)}", hint="build from one lock file at a time")
     discovered = False
-    if not locks and wanted.discover and not _names_requirements(rest):
+    if not locks and wanted.discover and not names_requirements(rest):
         found = discover(project_root())
         if found is not None and found[1] is SourceKind.REQUIREMENTS:
             log.info("using %s: no requirements were given", found[0])
@@ -84,7 +84,7 @@ def decide(tokens: Sequence[str], wanted: Wanted, target: Target) -> Decided:
                 hint="name the extra in the requirement instead, such as requests[socks]",
             )
         return Decided((*rest, *_pip_groups(wanted)))
-    if _names_requirements(rest, constraints=True):
+    if names_requirements(rest, constraints=True):
         raise UsageError(
             f"{locks[0]} decides every package, so it cannot be combined with other requirements or constraints",
             hint="give either the lock file or requirements, not both",
@@ -119,7 +119,7 @@ def _split(tokens: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
     return tuple(rest), locks
 
 
-def _names_requirements(tokens: Sequence[str], *, constraints: bool = False) -> bool:
+def names_requirements(tokens: Sequence[str], *, constraints: bool = False) -> bool:
     roles = (Role.REQUIREMENTS, Role.CONSTRAINTS) if constraints else (Role.REQUIREMENTS,)
     return any(
         token.is_positional or (token.option is not None and token.option.role in roles) for token in tokenize(tokens)
