@@ -417,3 +417,13 @@ def test_an_allowed_sdist_of_a_lock_is_built_here_and_installed(project, run, tm
     assert json.loads((project / "r.json").read_text())["builds"][0]["source"] == {
         "kind": "pylock.toml", "path": "pylock.toml", "converted_by": None, "discovered": False,
     }  # fmt: skip
+
+
+def test_a_named_target_builds_from_its_configured_lock(project_lock, run, fake_pip):
+    (project_lock.parent / "pyproject.toml").write_text(
+        '[tool.pip-lambda]\nruntime = "python3.12"\n\n[tool.pip-lambda.targets.api]\nlock = "pylock.toml"\n'
+    )
+    result = run("build")
+    assert result.exit_code == 0, result.err
+    assert "api: Built a function package" in result.out
+    assert "distributions: dep-new==1.0, dep-x86==1.0" in result.out
