@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from pip_lambda.config.files import ProjectConfig
@@ -13,6 +14,7 @@ from pip_lambda.config.sources import Setting, command_line_source, environment_
 from pip_lambda.errors import EXIT_USAGE
 from pip_lambda.lock.decide import DISCOVERED, discover
 from pip_lambda.plan.source import SourceKind
+from pip_lambda.report.document import schema
 
 from conftest import lock_package, lock_wheel, write_pylock
 
@@ -58,7 +60,9 @@ def test_a_lock_found_in_the_project_folder_decides_the_build(pylock_project, ru
     assert "using pylock.toml (found in the project folder)" in result.err
     assert "from:          pylock.toml (found in the project folder)" in result.out
     assert "distributions: purepkg==1.0" in result.out
-    source = json.loads((pylock_project / "report.json").read_text())["builds"][0]["source"]
+    report = json.loads((pylock_project / "report.json").read_text())
+    jsonschema.validate(report, schema(), cls=jsonschema.Draft202012Validator)
+    source = report["builds"][0]["source"]
     assert source == {"kind": "pylock.toml", "path": "pylock.toml", "converted_by": None, "discovered": True}
 
 
@@ -69,7 +73,9 @@ def test_requirements_txt_is_used_as_sam_does_and_said(project, run, fake_pip, w
     assert "using requirements.txt: no requirements were given" in result.err
     assert "from:          requirements.txt (found in the project folder)" in result.out
     assert "distributions: dep-new==1.0" in result.out
-    source = json.loads((project / "report.json").read_text())["builds"][0]["source"]
+    report = json.loads((project / "report.json").read_text())
+    jsonschema.validate(report, schema(), cls=jsonschema.Draft202012Validator)
+    source = report["builds"][0]["source"]
     assert source == {"kind": "requirements.txt", "path": "requirements.txt", "converted_by": None, "discovered": True}
 
 
@@ -109,11 +115,3 @@ def test_an_extra_without_a_lock_is_refused(project, run):
     result = run("install", "--runtime", "python3.12", "-r", "requirements.txt", "--extra", "aws")
     assert result.exit_code == EXIT_USAGE
     assert "error: --extra aws selects an extra of a lock file, and no lock file is given" in result.err
-
-
-def test_code_only_builds_stay_code_only_when_the_project_has_nothing(project, run):
-    (project / "app.py").write_text("def handler(event, context):\n    return 1\n")
-    result = run("install", "--runtime", "python3.12", "--code", "app.py")
-    assert result.exit_code == 0, result.err
-    assert "distributions: none" in result.out
-    assert "from:" not in result.out
