@@ -211,3 +211,13 @@ def test_pip_26_installs_the_lock_under_a_python_of_the_target(project, run, off
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert (target / "markerpkg").is_dir()
+
+
+def test_a_dependency_group_of_pyproject_is_locked_through_pips_group(project, run, offline):
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "fn"\nversion = "1"\ndependencies = ["purepkg"]\n\n[dependency-groups]\nlambda = ["dep-new"]\n'
+    )
+    with using_runner(subprocess_runner):
+        result = run("lock", "--runtime", "python3.12", *offline, "--group", "lambda")
+    assert result.exit_code == 0, result.err
+    assert locked(project / "pylock.toml") == ["dep-new==1.0", "purepkg==1.0"]
