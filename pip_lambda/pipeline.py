@@ -14,6 +14,7 @@ from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
 from pip_lambda.errors import PipFailedError, UsageError, from_os_error
+from pip_lambda.lock.install import for_pip, installs_anything, with_locked_lines
 from pip_lambda.pip import failures
 from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arguments, read_pip_args
 from pip_lambda.pip.resolve import Pick
@@ -42,12 +43,12 @@ log = logging.getLogger(__name__)
 
 def check_request(request: BuildRequest) -> RequirementSet:
     """Refuse bad input before anything is written."""
-    if not request.pip_args.has_requirements and not request.code:
+    if not request.pip_args.has_requirements and not request.code and request.selection is None:
         raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
     check_target(request.target_dir, allow_outside_project=request.allow_outside_project)
     if request.output is not None:
         check_output(request.output, request.target_dir)
-    found = read_pip_args(request.pip_args)
+    found = with_locked_lines(read_pip_args(request.pip_args), request)
     check_code_paths(request.code, request.target_dir, request.output)
     compile_patterns(request.trim.exclude)
     if request.trim.compile:
@@ -196,9 +197,10 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
     try:
         site = staging / "python" if request.layer else staging
         site.mkdir(exist_ok=True)
-        if request.pip_args.has_requirements:
+        if installs_anything(request):
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                plan = _install(request, site, Path(wheelhouse), plan, found, added)
+                installing, plan = for_pip(request, found, plan, Path(wheelhouse))
+                plan = _install(installing, site, Path(wheelhouse), plan, found, added)
         timings["pip"] = time.perf_counter() - started
         warnings.extend(clean_site(site))
         add_code(request.code, site)

@@ -36,6 +36,23 @@ examples:
   pip-lambda install --name api --report build/api.json
 """
 
+LOCK_EPILOG = """\
+Resolves with pip for the Lambda runtime and architecture (markers and wheel tags of the
+target, whatever machine runs it) and writes a pylock.toml (PEP 751) holding each package's one
+wheel and its sha256, with the target in 'environments'. Without requirements it locks the
+[project] dependencies of pyproject.toml (--extra adds optional ones), else requirements.txt.
+'pip-lambda install' then builds from it without resolving; so do 'uv pip install -r' and
+pip 26 on the same platform. Every other argument goes to pip (-r, -c, -i, --find-links...).
+
+examples:
+  # lock requirements.txt for python3.12 on arm64 -> pylock.toml, then build from it
+  pip-lambda lock --runtime python3.12 --arch arm64 -r requirements.txt
+  pip-lambda install --runtime python3.12 --arch arm64 --code app.py
+
+  # the project's [project] dependencies with the 'aws' extra, in a lock of its own
+  pip-lambda lock --runtime python3.13 --extra aws -o pylock.lambda.toml
+"""
+
 BUILD_EPILOG = """\
 Builds every named target of the configuration ([tool.pip-lambda.targets.NAME] in
 pyproject.toml, [pip-lambda.targets.NAME] in setup.cfg), each into build/NAME and
@@ -52,6 +69,7 @@ usage: pip-lambda install [options] [pip install arguments...]
        pip-lambda verify [options] PATH
        pip-lambda diff [options] OLD NEW
        pip-lambda sbom [options] PATH
+       pip-lambda lock [options] [pip install arguments...]
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -63,6 +81,7 @@ commands:
   cache      show (info), trim (prune) or delete (purge) the build cache
   diff       show what changed between two packages (zips, folders or JSON reports)
   sbom       write a CycloneDX bill of materials of a zip or folder built by any tool
+  lock       write a pylock.toml resolved for a Lambda runtime, from any machine
 
 'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
 """

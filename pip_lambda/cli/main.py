@@ -14,6 +14,7 @@ from pip_lambda.cli.cache import run_cache
 from pip_lambda.cli.diff import run_diff
 from pip_lambda.cli.help import TOP_HELP
 from pip_lambda.cli.install import run_build, run_install
+from pip_lambda.cli.lock import run_lock
 from pip_lambda.cli.sbom import run_sbom
 from pip_lambda.cli.terminal import end_status, paint, use_colour
 from pip_lambda.cli.verify import run_verify
@@ -34,6 +35,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "cache": run_cache,
     "diff": run_diff,
     "sbom": run_sbom,
+    "lock": run_lock,
 }
 
 

@@ -74,6 +74,22 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
         path=True,
     ),
+    Option(
+        "lock",
+        "str",
+        "install exactly what a lock file chose for the target: pylock.toml or pylock.NAME.toml (extras as "
+        "pylock.toml[aws]), or a uv.lock or poetry.lock converted by uv or poetry (default without requirements: "
+        "pylock.lambda.toml, pylock.toml, uv.lock, poetry.lock, then requirements.txt of the project folder)",
+        metavar="FILE",
+        path=True,
+    ),
+    Option("extra", "list", "an extra of the lock file to install (repeatable)", metavar="NAME"),
+    Option(
+        "group",
+        "list",
+        "a dependency group of the lock file to install; without a lock, pip's --group (repeatable)",
+        metavar="NAME",
+    ),
     Option("no-zip", "bool", "stop after the target folder; write no zip"),
     Option("no-cache", "bool", "neither reuse nor record builds in the cache (pip's own cache is untouched)"),
     Option("refresh", "bool", "rebuild everything with pip, ignoring the cache, then update the cache"),
@@ -183,6 +199,33 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "accept a -t/--target outside the project folder (the nearest folder up with pyproject.toml, setup.cfg or .git)",
     ),
 )
+
+
+def install_option(name: str) -> Option:
+    """The option of ``install`` called ``name`` (other commands share it, and its key)."""
+    return next(option for option in INSTALL_OPTIONS if option.name == name)
+
+
+LOCK_OPTIONS: tuple[Option, ...] = (
+    install_option("runtime"),
+    install_option("arch"),
+    Option(
+        "output",
+        "str",
+        "the lock file to write, named pylock.toml or pylock.NAME.toml "
+        "(default: the configured lock when it is one, else pylock.toml)",
+        short="-o",
+        metavar="FILE",
+        configurable=False,
+    ),
+    Option("extra", "list", "also lock these optional dependencies of [project] (repeatable)", metavar="NAME"),
+    Option(
+        "group", "list", "also lock this dependency group of pyproject.toml (pip's --group; repeatable)", metavar="NAME"
+    ),
+    install_option("quiet"),
+    install_option("verbose"),
+)
+"""The options of ``pip-lambda lock``; runtime, arch, extra and group share their keys with ``install``."""
 
 VERIFY_OPTIONS: tuple[Option, ...] = (
     INSTALL_OPTIONS[0],

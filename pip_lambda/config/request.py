@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pip_lambda.config.sources import Setting, pip_arguments
 from pip_lambda.errors import UsageError
+from pip_lambda.lock.decide import Wanted, decide
 from pip_lambda.pip.args import parse_pip_args
 from pip_lambda.plan.request import BuildRequest, TrimOptions, VerifyOptions
 from pip_lambda.plan.runtimes import default_runtime, get_runtime
@@ -41,9 +42,10 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
     output = settings["output"].value or f"{target_dir}.zip"
     pip_tokens = pip_arguments(settings, pips)
     remember(pip_tokens)  # index URLs with tokens may come from the configuration too
+    decided = decide(pip_tokens, _wanted(settings, discover=name is None), target)
     return BuildRequest(
         target=target,
-        pip_args=parse_pip_args(pip_tokens, target),
+        pip_args=parse_pip_args(decided.pip_tokens, target),
         target_dir=target_dir,
         output=None if settings["no-zip"].value else Path(output),
         layer=layer,
@@ -69,4 +71,19 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
         allow_outside_project=bool(settings["allow-outside-project"].value),
         use_cache=not settings["no-cache"].value,
         refresh=bool(settings["refresh"].value),
+        selection=decided.selection,
+        sdists=decided.sdists,
+        source=decided.source,
+    )
+
+
+def _wanted(settings: Mapping[str, Setting], *, discover: bool) -> Wanted:
+    """What the settings ask of a lock file; a named target says what it installs, so nothing is looked for."""
+    return Wanted(
+        lock=settings["lock"].value or None,
+        extras=tuple(settings["extra"].value),
+        groups=tuple(settings["group"].value),
+        allow_sdist=tuple(settings["allow-sdist"].value),
+        discover=discover,
+        verbose=settings["verbose"].value - settings["quiet"].value > 0,
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pip_lambda.pip.args import PipArgs
+from pip_lambda.plan.selection import Selection
+from pip_lambda.plan.source import RequirementsSource, Sdist
 from pip_lambda.plan.target import Target
 
 
@@ -65,3 +67,9 @@ class BuildRequest:
     """False with --no-cache: neither read nor write the build cache."""
     refresh: bool = False
     """--refresh: build from scratch with pip, then replace what the cache holds."""
+    selection: Selection | None = None
+    """The wheels a lock file chose for the target, installed instead of pip's resolution (None: pip resolves)."""
+    sdists: tuple[Sdist, ...] = ()
+    """Entries of the lock with only an sdist for the target, allowed by --allow-sdist: built on this machine."""
+    source: RequirementsSource | None = None
+    """The lock or requirements file pip-lambda read, found or converted, for the summary and the report."""

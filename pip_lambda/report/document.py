@@ -86,6 +86,13 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
     if result.layers:
         entry["layers"] = [layer_entry(layer) for layer in result.layers]
         entry["unpacked_size_with_layers"] = result.unzipped_with_layers
+    if request.source is not None:
+        entry["source"] = {
+            "kind": request.source.kind.value,
+            "path": request.source.path,
+            "converted_by": request.source.converted_by,
+            "discovered": request.source.discovered,
+        }
     return entry
 
 

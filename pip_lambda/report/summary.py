@@ -48,6 +48,8 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
         lines.append("  cache:         reused the result of an identical earlier build")
     dists = ", ".join(str(dist) for dist in result.distributions) or "none"
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
+    if request.source is not None:
+        details.insert(0, ("from:", request.source.describe()))
     if result.trim is not None and result.trim.left_out:
         details.insert(1, ("left out:", ", ".join(result.trim.left_out)))
     if result.layers:
