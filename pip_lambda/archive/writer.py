@@ -19,9 +19,9 @@ import unicodedata
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,6 +105,8 @@ class ZipResult:
     sha256: str
     size: int
     entries: int
+    compressed: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Each file member's bytes in the zip, by name, as written (not kept by the cache: the zip is its sha256)."""
 
 
 def _normal_mode(st_mode: int, is_dir: bool) -> int:
@@ -405,20 +407,24 @@ def write_temporary_zip(
     try:
         with open(descriptor, "wb") as handle:
             out = _HashingFile(handle)
-            _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
+            compressed = _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries))
+    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries), compressed)
 
 
 def _write_members(
     out: _HashingFile, entries: Sequence[Entry], level: int, workers: int, dos_date: int, dos_time: int
-) -> None:
+) -> dict[str, int]:
+    """Write the members and the central directory; each file member's compressed size by name."""
     central: list[bytes] = []
+    compressed: dict[str, int] = {}
     for entry, packed in zip(entries, _packed_in_order(entries, level, workers)):
+        if entry.source is not None:
+            compressed[entry.name] = len(packed.data)
         name = entry.name.encode("utf-8")
         flags = 0 if entry.name.isascii() else _UTF8_FLAG
         if out.offset > _MAX_32 or len(packed.data) > _MAX_32:
@@ -436,3 +442,4 @@ def _write_members(
     count = len(central)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
     out.write(end + COMMENT)
+    return compressed
