@@ -6,10 +6,11 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pip_lambda.archive.writer import collect_entries, write_temporary_zip, zip_time
+from pip_lambda.archive.writer import ZipResult, collect_entries, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
@@ -20,12 +21,15 @@ from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.report.measure import of_build, requested_names
+from pip_lambda.report.size import SizeAnalysis
 from pip_lambda.result import BuildResult, Reused
 from pip_lambda.system.locks import target_lock, zip_locks
 from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.clean import clean_site
 from pip_lambda.tree.code import add_code, check_code_paths
+from pip_lambda.tree.distributions import Distribution
 from pip_lambda.tree.journal import NewZip
 from pip_lambda.tree.outputs import check_output
 from pip_lambda.tree.replace import discard, output_of_pending, put_in_place, recover
@@ -193,7 +197,8 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         warnings.extend(trimmed.warnings)
         distributions = trimmed.distributions
         entries = collect_entries(staging, exclude=(MARKER,))
-        unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
+        sizes = {entry.name: entry.source.stat().st_size for entry in entries if entry.source is not None}
+        unzipped = sum(sizes.values())
         check_unzipped(unzipped, distributions)
         findings = verify_build(staging, request.target, request.layer, request.verify, distributions)
         warnings.extend(str(finding) for finding in findings)
@@ -207,6 +212,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
             warning = zipped_warning(zip_result.size)
             if warning:
                 warnings.append(warning)
+        size = _analysis(request, staging, site, sizes, zip_result, distributions, found)
     except BaseException:
         with shielded():
             discard(staging, new_zip)
@@ -226,9 +232,27 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         timings,
         trimmed_or_none,
         findings=findings,
+        size=size,
     )
     reuse.remember(plan, result)
     return result
+
+
+def _analysis(
+    request: BuildRequest,
+    staging: Path,
+    site: Path,
+    sizes: Mapping[str, int],
+    zip_result: ZipResult | None,
+    distributions: Sequence[Distribution],
+    found: RequirementSet,
+) -> SizeAnalysis:
+    """Why the package is big; chains start at the requirements, or, for a lock (--no-deps), at what nothing requires."""
+    prefix = "" if site == staging else site.relative_to(staging).as_posix() + "/"
+    requested = None if request.pip_args.no_deps else requested_names(found)
+    zipped = None if zip_result is None else zip_result.compressed
+    zip_size = None if zip_result is None else zip_result.size
+    return of_build(staging, prefix, sizes, zipped, zip_size, distributions, requested, request.target)
 
 
 def _reused(earlier: BuildResult, plan: reuse.Plan, started: float) -> BuildResult:

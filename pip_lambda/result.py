@@ -27,10 +27,11 @@ from pip_lambda.cache.jsondata import (
 from pip_lambda.cache.jsondata import field as get
 from pip_lambda.checks.findings import Finding, Level
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.report.size import SizeAnalysis
 from pip_lambda.tree.distributions import Distribution
 from pip_lambda.trim.steps import TrimResult
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 """Of the document :meth:`BuildResult.to_json` writes; bumped when a field is added, removed or changes meaning."""
 
 
@@ -59,6 +60,8 @@ class BuildResult:
     findings: tuple[Finding, ...] = ()
     """What verification found short of an error (errors fail the build)."""
     reused: Reused = Reused.NO
+    size: SizeAnalysis | None = None
+    """Why the package is as big as it is (report/size.py); every build makes one."""
 
     def to_json(self) -> dict[str, Json]:
         """Every field but the request (the caller has its own) as JSON; the zip's path is the request's output."""
@@ -75,6 +78,7 @@ class BuildResult:
             "trim": None if self.trim is None else _trim_json(self.trim),
             "findings": [_finding_json(finding) for finding in self.findings],
             "reused": self.reused.value,
+            "size": None if self.size is None else self.size.to_json(),
         }
 
     @classmethod
@@ -86,6 +90,7 @@ class BuildResult:
         if (zipped is None) != (request.output is None):
             raise Malformed("a result with a zip for a build without one, or the other way round")
         trimmed = get(document, "trim")
+        size = get(document, "size")
         try:
             reused = Reused(get(document, "reused"))
         except ValueError:
@@ -101,6 +106,7 @@ class BuildResult:
             trim=None if trimmed is None else _trim(trimmed),
             findings=tuple(_finding(item) for item in items(get(document, "findings"))),
             reused=reused,
+            size=None if size is None else SizeAnalysis.from_json(size),
         )
 
 

@@ -31,6 +31,9 @@ examples:
 
   # the named target [tool.pip-lambda.targets.api], with a JSON report
   pip-lambda install --name api --report build/api.json
+
+  # why it is big: a treemap page of the distributions and what pulled them in
+  pip-lambda install -r requirements.txt --code app.py --size-report build/size.html
 """
 
 BUILD_EPILOG = """\
@@ -47,6 +50,7 @@ examples:
 TOP_HELP = f"""\
 usage: pip-lambda install [options] [pip install arguments...]
        pip-lambda verify [options] PATH
+       pip-lambda size [options] PATH
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -55,9 +59,10 @@ commands:
   install    install requirements for a Lambda runtime and write a reproducible zip
   build      build every named target of pyproject.toml or setup.cfg
   verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
+  size       why a zip, folder or report is as big as it is, and why each distribution is there
   cache      show (info), trim (prune) or delete (purge) the build cache
 
-'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
+'pip-lambda COMMAND --help' lists the options of a command.  pip-lambda {__version__}
 """
 
 
@@ -82,4 +87,23 @@ checks (each finding names the distribution, the file, the reason and the fix):
 exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is
 damaged, encrypted or compressed with an unsupported method, 5 above Lambda's unzipped limit,
 6 a zip member named outside the zip.
+"""
+
+
+SIZE_EPILOG = """\
+Every file belongs to the distribution whose RECORD lists it, or to your code. For each
+distribution: its unzipped bytes, its share of the zip (its members' compressed bytes over
+the zip's size) and the chain that pulled it in, from Requires-Dist evaluated for
+--runtime/--arch (default as for 'install'). In a zip or folder the chains start at the
+distributions nothing else requires; a report of 'pip-lambda install --report' holds the
+build's own chains, from its requirements. A zip is read from its central directory and its
+.dist-info metadata: nothing else is unpacked. A layer (python/) is detected; --layer forces it.
+
+examples:
+  pip-lambda size build/lambda.zip                    # a zip pip-lambda or any other tool built
+  pip-lambda size --runtime python3.12 function.zip --html size.html
+  pip-lambda size build/report.json --json            # the analysis a build recorded
+
+exit codes: 0 done, 2 usage error or a PATH that is no zip, folder or report (or a damaged
+one), 6 a zip member named outside the zip.
 """

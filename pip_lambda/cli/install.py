@@ -20,8 +20,9 @@ from pip_lambda.pipeline import build
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.report.document import make_report, write_report
 from pip_lambda.report.summary import summary_lines
+from pip_lambda.report.treemap import PAGE_START, render, write_page
 from pip_lambda.result import BuildResult
-from pip_lambda.tree.outputs import check_report
+from pip_lambda.tree.outputs import check_page, check_report
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,20 @@ def _summarise(name: str | None, result: BuildResult) -> None:
         print("\n".join([paint(title, "bold", use_colour(sys.stdout)), *lines[1:]]))
 
 
-def _write_report(results: Sequence[tuple[str | None, BuildResult]], report: str | None) -> None:
+def _write_report(results: Sequence[tuple[str | None, BuildResult]], report: str | None, page: str | None) -> None:
     if report:
         write_report(make_report(results), Path(report))
         log.info("wrote the report %s", report)
+    if page:
+        packages = [(_title(name, result), result.size) for name, result in results if result.size is not None]
+        write_page(render(packages), Path(page))
+        log.info("wrote the size report %s", page)
+
+
+def _title(name: str | None, result: BuildResult) -> str:
+    request = result.request
+    where = request.target_dir if request.output is None else request.output
+    return f"{name + ': ' if name else ''}{where} ({request.target})"
 
 
 def run_install(argv: Sequence[str]) -> int:
@@ -77,10 +88,10 @@ def run_install(argv: Sequence[str]) -> int:
     namespace, pips = parsed
     settings = _settings(namespace, environment_source(os.environ), find_config(), namespace.name)
     request = request_for(settings, pips, namespace.name)
-    _check_report(settings["report"].value, [request])
+    _check_report(settings["report"].value, settings["size-report"].value, [request])
     result = build(request)
     _summarise(namespace.name, result)
-    _write_report([(namespace.name, result)], settings["report"].value)
+    _write_report([(namespace.name, result)], settings["report"].value, settings["size-report"].value)
     return 0
 
 
@@ -100,12 +111,12 @@ def run_build(argv: Sequence[str]) -> int:
     base = _settings(namespace, environment, project, None)
     requests = [(name, request_for(_settings(namespace, environment, project, name), pips, name)) for name in names]
     _check_distinct(requests)
-    _check_report(base["report"].value, [request for _, request in requests])
+    _check_report(base["report"].value, base["size-report"].value, [request for _, request in requests])
     results: list[tuple[str | None, BuildResult]] = []
     for name, request in requests:
         results.append((name, build(request)))
         _summarise(*results[-1])
-    _write_report(results, base["report"].value)
+    _write_report(results, base["report"].value, base["size-report"].value)
     return 0
 
 
@@ -124,8 +135,14 @@ def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None
                 )
 
 
-def _check_report(report: str | None, requests: Sequence[BuildRequest]) -> None:
-    """The report must not overwrite a package, land in a target, or replace a file that is no report."""
+def _check_report(report: str | None, page: str | None, requests: Sequence[BuildRequest]) -> None:
+    """The report and the size page must not overwrite a package or each other, land in a target, or replace a
+    file that is no report (no page)."""
+    outputs = [request.output for request in requests if request.output is not None]
+    targets = [request.target_dir for request in requests]
     if report:
-        outputs = [request.output for request in requests if request.output is not None]
-        check_report(Path(report), [request.target_dir for request in requests], outputs)
+        check_report(Path(report), targets, outputs)
+    if page:
+        check_page(
+            Path(page), PAGE_START.encode(), "--size-report", targets, [*outputs, *([Path(report)] if report else [])]
+        )

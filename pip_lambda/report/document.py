@@ -76,6 +76,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
         },
         "limits": {"unzipped": UNZIPPED_LIMIT, "direct_upload": DIRECT_UPLOAD_LIMIT},
         "timings": {step: round(seconds, 6) for step, seconds in result.timings.items()},
+        **({"size": result.size.to_json()} if result.size is not None else {}),
     }
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import base64
 
 from pip_lambda.cli.terminal import table
-from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, largest
+from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from pip_lambda.report.size import part_rows
 from pip_lambda.result import BuildResult, Reused
 from pip_lambda.trim.steps import TrimResult
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_048_576:.1f} MiB"
 
 
 def terraform_hash(sha256_hex: str) -> str:
@@ -19,24 +16,16 @@ def terraform_hash(sha256_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
 
 
-def _human(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1_048_576:
-        return f"{size / 1024:.1f} KiB"
-    return _mb(size)
-
-
 def _size(size: int) -> str:
     return f"{size:,} B"
 
 
 def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
-    """What was built and where, then the largest distributions and the limits as aligned tables."""
+    """What was built and where, then the largest distributions (and why each is there) and the limits as tables."""
     request = result.request
-    kind = "layer" if request.layer else "function"
+    kind = "layer package" if request.layer else "function package"
     lines = [
-        f"Built a {kind} package for {request.target.runtime.name} on {request.target.arch} ({request.target.runtime.os}, glibc {request.target.runtime.glibc[0]}.{request.target.runtime.glibc[1]})"
+        f"Built a {kind} for {request.target.runtime.name} on {request.target.arch} ({request.target.runtime.os}, glibc {request.target.runtime.glibc[0]}.{request.target.runtime.glibc[1]})"
     ]
     if result.reused is Reused.UP_TO_DATE:
         lines.append("  cache:         nothing changed since the last build; nothing was rewritten")
@@ -53,12 +42,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
             ("base64 sha256:", terraform_hash(result.zip.sha256)),
         ]
     lines += table([list(row) for row in details], gap=" ")
-    biggest = largest(result.distributions, largest_count)
-    if biggest:
+    if result.size is not None and result.size.parts:
         lines.append("")
-        rows = [["largest distributions", "version", "files", "unpacked"]]
-        rows += [[dist.name, dist.version, f"{len(dist.files):,}", _human(dist.size)] for dist in biggest]
-        lines += table(rows, right=(2, 3))
+        lines += table(part_rows(result.size, largest_count), right=(2, 3))
     if result.trim is not None:
         lines.append("")
         lines += table(trim_rows(result.trim), right=(1, 2))

@@ -1,4 +1,4 @@
-"""What a build writes besides its target, checked before anything runs: the zip and the report.
+"""What a build writes besides its target, checked before anything runs: the zip, the report and the size page.
 
 Neither may land inside the target (every build replaces it), on a folder or
 under a file, or on each other; and neither replaces a file pip-lambda did
@@ -43,6 +43,23 @@ def check_report(report: Path, targets: Sequence[Path], outputs: Sequence[Path])
         raise UnsafePathError(
             f"refusing to replace {report}: it is not a report pip-lambda wrote",
             hint="pass --report with another path, or move that file away if it may be replaced",
+        )
+
+
+def check_page(page: Path, start: bytes, option: str, targets: Sequence[Path], outputs: Sequence[Path]) -> None:
+    """Refuse a page path (``option``'s value) that is an output, inside a target, on a folder or under a file, or
+    over a file that does not begin with ``start``, as every such page pip-lambda writes does."""
+    for output in outputs:
+        if page.resolve() == output.resolve():
+            raise UnsafePathError(
+                f"the size report {page} is also the path of {output}",
+                hint=f"pass {option} with a path of its own, such as build/size.html",
+            )
+    _check_place(page, "the size report", option, targets)
+    if _holds_anything(page) and _start(page, len(start)) != start:
+        raise UnsafePathError(
+            f"refusing to replace {page}: it is not a size report pip-lambda wrote",
+            hint=f"pass {option} with another path, or move that file away if it may be replaced",
         )
 
 
