@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from pip_lambda.archive import container
 from pip_lambda.archive.writer import ZipResult, collect_entries, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
@@ -19,7 +20,7 @@ from pip_lambda.pip import failures
 from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arguments, read_pip_args
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
-from pip_lambda.plan.limits import check_unzipped, zipped_warning
+from pip_lambda.plan.limits import check_unzipped, image_warning, measure_savings, zipped_warning
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.report.measure import of_build, requested_names
 from pip_lambda.report.size import SizeAnalysis
@@ -185,7 +186,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     new_zip = None
     added: list[str] = []  # wheels this build adds to the store, removed again if it fails
     try:
-        site = staging / "python" if request.layer else staging
+        site = staging / "python" if request.layer else staging / container.PACKAGE if request.container else staging
         site.mkdir(exist_ok=True)
         if request.pip_args.has_requirements:
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
@@ -199,8 +200,9 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         entries = collect_entries(staging, exclude=(MARKER,))
         sizes = {entry.name: entry.source.stat().st_size for entry in entries if entry.source is not None}
         unzipped = sum(sizes.values())
-        check_unzipped(unzipped, distributions)
-        findings = verify_build(staging, request.target, request.layer, request.verify, distributions)
+        _check_size(request, unzipped, site, distributions, found, warnings)
+        root = site if request.container else staging
+        findings = verify_build(root, request.target, request.layer, request.verify, distributions)
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
@@ -212,6 +214,8 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
             warning = zipped_warning(zip_result.size)
             if warning:
                 warnings.append(warning)
+        if request.container:
+            container.write_context(staging, request.target, request.verify.handler)
         size = _analysis(request, staging, site, sizes, zip_result, distributions, found)
     except BaseException:
         with shielded():
@@ -236,6 +240,25 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     )
     reuse.remember(plan, result)
     return result
+
+
+def _check_size(
+    request: BuildRequest,
+    unzipped: int,
+    site: Path,
+    distributions: Sequence[Distribution],
+    found: RequirementSet,
+    warnings: list[str],
+) -> None:
+    """A zip must fit Lambda's 250 MB (the error says what would fit); a container image has 10 GB."""
+    if request.container:
+        warning = image_warning(unzipped)
+        if warning:
+            warnings.append(warning)
+        return
+    check_unzipped(
+        unzipped, distributions, lambda: measure_savings(site, distributions, request.target, found, request.trim)
+    )
 
 
 def _analysis(

@@ -34,6 +34,9 @@ examples:
 
   # why it is big: a treemap page of the distributions and what pulled them in
   pip-lambda install -r requirements.txt --code app.py --size-report build/size.html
+
+  # above 250 MB: a container-image build context (Dockerfile + tree) instead of a zip
+  pip-lambda install -r requirements.txt --code app.py --handler app.handler --container build/image
 """
 
 BUILD_EPILOG = """\

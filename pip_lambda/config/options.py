@@ -161,6 +161,14 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         metavar="FILE.html",
         path=True,
     ),
+    Option(
+        "container",
+        "str",
+        "instead of a zip, write a Lambda container-image build context to DIR: a Dockerfile FROM "
+        "public.ecr.aws/lambda/python for the target, and the verified tree (10 GB limit instead of 250 MB)",
+        metavar="DIR",
+        path=True,
+    ),
 )
 
 VERIFY_OPTIONS: tuple[Option, ...] = (

@@ -63,3 +63,6 @@ class BuildRequest:
     """False with --no-cache: neither read nor write the build cache."""
     refresh: bool = False
     """--refresh: build from scratch with pip, then replace what the cache holds."""
+    container: bool = False
+    """--container: ``target_dir`` is a Lambda container-image build context (a Dockerfile and the tree under
+    ``package/``) instead of a zip; ``output`` is then None."""

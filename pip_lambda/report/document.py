@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pip_lambda import __version__
+from pip_lambda.archive import container
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from pip_lambda.plan.request import BuildRequest
 from pip_lambda.report.summary import terraform_hash
 from pip_lambda.result import BuildResult
 from pip_lambda.system.redact import redact
@@ -73,10 +75,22 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
                 "sha256": zipped.sha256,
                 "sha256_base64": terraform_hash(zipped.sha256),
             },
+            **({"container": _container(request)} if request.container else {}),
         },
         "limits": {"unzipped": UNZIPPED_LIMIT, "direct_upload": DIRECT_UPLOAD_LIMIT},
         "timings": {step: round(seconds, 6) for step, seconds in result.timings.items()},
         **({"size": result.size.to_json()} if result.size is not None else {}),
+    }
+
+
+def _container(request: BuildRequest) -> dict[str, str]:
+    folder = request.target_dir
+    return {
+        "path": str(folder),
+        "dockerfile": str(folder / container.DOCKERFILE),
+        "tree": str(folder / container.PACKAGE),
+        "base_image": container.base_image(request.target),
+        "platform": container.platform(request.target),
     }
 
 

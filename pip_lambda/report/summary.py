@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 
+from pip_lambda.archive import container
 from pip_lambda.cli.terminal import table
-from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, IMAGE_LIMIT, UNZIPPED_LIMIT
 from pip_lambda.report.size import part_rows
 from pip_lambda.result import BuildResult, Reused
 from pip_lambda.trim.steps import TrimResult
@@ -23,7 +24,13 @@ def _size(size: int) -> str:
 def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     """What was built and where, then the largest distributions (and why each is there) and the limits as tables."""
     request = result.request
-    kind = "layer package" if request.layer else "function package"
+    kind = (
+        "layer package"
+        if request.layer
+        else "container-image build context"
+        if request.container
+        else "function package"
+    )
     lines = [
         f"Built a {kind} for {request.target.runtime.name} on {request.target.arch} ({request.target.runtime.os}, glibc {request.target.runtime.glibc[0]}.{request.target.runtime.glibc[1]})"
     ]
@@ -35,6 +42,9 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
     details = [("distributions:", dists), ("files:", f"{result.file_count:,}"), ("target:", str(request.target_dir))]
     if result.trim is not None and result.trim.left_out:
         details.insert(1, ("left out:", ", ".join(result.trim.left_out)))
+    if request.container:
+        build = f"docker build --platform {container.platform(request.target)} {request.target_dir}"
+        details += [("dockerfile:", str(request.target_dir / container.DOCKERFILE)), ("build it:", build)]
     if result.zip is not None:
         details += [
             ("zip:", str(result.zip.path)),
@@ -50,13 +60,11 @@ def summary_lines(result: BuildResult, largest_count: int = 5) -> list[str]:
         lines += table(trim_rows(result.trim), right=(1, 2))
     lines.append("")
     limits = [["limits", "size", "limit", "used"]]
+    unzipped_limit, what = (
+        (IMAGE_LIMIT, "unzipped, image") if request.container else (UNZIPPED_LIMIT, "unzipped, with layers")
+    )
     limits.append(
-        [
-            "unzipped, with layers",
-            _size(result.unzipped_size),
-            _size(UNZIPPED_LIMIT),
-            f"{result.unzipped_size / UNZIPPED_LIMIT:.0%}",
-        ]
+        [what, _size(result.unzipped_size), _size(unzipped_limit), f"{result.unzipped_size / unzipped_limit:.0%}"]
     )
     if result.zip is not None:
         limits.append(
