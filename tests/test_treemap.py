@@ -130,6 +130,27 @@ def test_install_writes_the_page_of_the_build(project, run, tmp_path):
 
 
 @pytest.mark.usefixtures("fake_pip")
+def test_build_writes_one_page_for_every_target_also_when_nothing_changed(project, run, offline):
+    (project / "pyproject.toml").write_text(
+        '[tool.pip-lambda]\nruntime = "python3.12"\nsize-report = "build/size.html"\n'
+        '[tool.pip-lambda.targets.api]\npip-args = ["purepkg"]\n'
+        '[tool.pip-lambda.targets.deps]\nlayer = true\npip-args = ["glibcpkg==1.0"]\n'
+    )
+    for attempt in ("built", "up to date"):
+        (project / "build/size.html").unlink(missing_ok=True)
+        result = run("build", *offline)
+        assert result.exit_code == 0, result.err
+        assert (attempt == "up to date") == ("nothing changed since the last build" in result.out)
+        embedded = json.loads(parsed((project / "build/size.html").read_text()).data[DATA_ID])
+        assert [entry["title"] for entry in embedded] == [
+            "api: build/api.zip (python3.12 x86_64)",
+            "deps: build/deps.zip (python3.12 x86_64)",
+        ]
+        layer = {part["name"]: part for part in embedded[1]["analysis"]["parts"]}
+        assert "python/glibcpkg" in {folder["path"] for folder in layer["glibcpkg"]["folders"]}
+
+
+@pytest.mark.usefixtures("fake_pip")
 @pytest.mark.parametrize("existing", ["build/lambda.zip", "notes.html", "build/lambda/x.html"])
 def test_the_page_never_replaces_the_zip_a_file_of_yours_or_lands_in_the_target(project, run, offline, existing):
     (project / "notes.html").write_text("<p>mine</p>")
