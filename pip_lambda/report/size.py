@@ -281,7 +281,7 @@ def _measure(part: Part, site: str, owned: Sequence[PackageFile], zip_size: int 
     """``part`` with the sizes and largest folders of the files it owns."""
     folders: dict[str, int] = {}
     for item in owned:
-        folder = folder_of(item.path, site)
+        folder = _folder_of(item.path, site)
         folders[folder] = folders.get(folder, 0) + item.size
     largest = sorted(folders.items(), key=lambda pair: (-pair[1], pair[0]))[:FOLDERS]
     return replace(
@@ -293,7 +293,7 @@ def _measure(part: Part, site: str, owned: Sequence[PackageFile], zip_size: int 
     )
 
 
-def folder_of(path: str, site: str) -> str:
+def _folder_of(path: str, site: str) -> str:
     """The folder a file counts under in the treemap: at most two levels below its site (``numpy/_core``)."""
     inside = path[len(site) :] if path.startswith(site) else path
     parents = inside.split("/")[:-1][:2]
