@@ -6,10 +6,12 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pip_lambda.archive.writer import collect_entries, write_temporary_zip, zip_time
+from pip_lambda.archive import container
+from pip_lambda.archive.writer import ZipResult, collect_entries, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
@@ -21,8 +23,10 @@ from pip_lambda.pip.resolve import Pick
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
 from pip_lambda.plan.layers import Layer, read_layers
-from pip_lambda.plan.limits import check_unzipped, zipped_warning
+from pip_lambda.plan.limits import check_unzipped, image_warning, measure_savings, zipped_warning
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.report.measure import of_build, requested_names
+from pip_lambda.report.size import SizeAnalysis
 from pip_lambda.result import BuildResult, Reused
 from pip_lambda.system.locks import target_lock, zip_locks
 from pip_lambda.system.pausing import pause_point
@@ -195,7 +199,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
     new_zip = None
     added: list[str] = []  # wheels this build adds to the store, removed again if it fails
     try:
-        site = staging / "python" if request.layer else staging
+        site = staging / "python" if request.layer else staging / container.PACKAGE if request.container else staging
         site.mkdir(exist_ok=True)
         if installs_anything(request):
             with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
@@ -208,9 +212,11 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
         warnings.extend(trimmed.warnings)
         distributions = _with_wheels(trimmed.distributions, plan.picks)
         entries = collect_entries(staging, exclude=(MARKER,))
-        unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
-        check_unzipped(unzipped, distributions, layers)
-        findings = verify_build(staging, request.target, request.layer, request.verify, distributions, layers)
+        sizes = {entry.name: entry.source.stat().st_size for entry in entries if entry.source is not None}
+        unzipped = sum(sizes.values())
+        _check_size(request, unzipped, site, distributions, found, warnings, layers)
+        root = site if request.container else staging
+        findings = verify_build(root, request.target, request.layer, request.verify, distributions, layers)
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
@@ -222,6 +228,9 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
             warning = zipped_warning(zip_result.size)
             if warning:
                 warnings.append(warning)
+        if request.container:
+            container.write_context(staging, request.target, request.verify.handler)
+        size = _analysis(request, staging, site, sizes, zip_result, distributions, found)
     except BaseException:
         with shielded():
             discard(staging, new_zip)
@@ -242,9 +251,52 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
         trimmed_or_none,
         findings=findings,
         layers=layers,
+        size=size,
     )
     reuse.remember(plan, result)
     return result
+
+
+def _check_size(
+    request: BuildRequest,
+    unzipped: int,
+    site: Path,
+    distributions: Sequence[Distribution],
+    found: RequirementSet,
+    warnings: list[str],
+    layers: Sequence[Layer],
+) -> None:
+    """A zip must fit Lambda's 250 MB with its layers (the error says what would fit); a container image has 10 GB."""
+    if request.container:
+        warning = image_warning(unzipped)
+        if warning:
+            warnings.append(warning)
+        return
+    check_unzipped(
+        unzipped,
+        distributions,
+        layers,
+        lambda: measure_savings(site, distributions, request.target, found, request.trim),
+    )
+
+
+def _analysis(
+    request: BuildRequest,
+    staging: Path,
+    site: Path,
+    sizes: Mapping[str, int],
+    zip_result: ZipResult | None,
+    distributions: Sequence[Distribution],
+    found: RequirementSet,
+) -> SizeAnalysis:
+    """Why the package is big; chains start at the requirements, or, for a lock (--no-deps), at what nothing requires."""
+    prefix = "" if site == staging else site.relative_to(staging).as_posix() + "/"
+    # A lock (or --no-deps) lists everything flat: chains then start at what nothing else requires.
+    locked = request.pip_args.no_deps or request.selection is not None
+    requested = None if locked else requested_names(found)
+    zipped = None if zip_result is None else {member.name: member.compressed for member in zip_result.members}
+    zip_size = None if zip_result is None else zip_result.size
+    return of_build(staging, prefix, sizes, zipped, zip_size, distributions, requested, request.target)
 
 
 def _reused(earlier: BuildResult, plan: reuse.Plan, started: float, layers: tuple[Layer, ...]) -> BuildResult:

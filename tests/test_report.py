@@ -136,3 +136,22 @@ def test_members_list_every_file_with_the_crc_and_sizes_the_zip_holds(project, r
             f"{zlib.crc32(data):08x}",
             None,
         )
+
+
+def test_the_size_analysis_is_in_the_report_and_its_schema_describes_every_field(project, run, offline):
+    (project / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    result = run("install", "--runtime", "python3.12", *offline, "purepkg", "--code", "app.py", "--report", "r.json")
+    assert result.exit_code == 0, result.err
+    report = json.loads((project / "r.json").read_text())
+    validate(report)
+    size = report["builds"][0]["size"]
+    described = schema()["$defs"]["size"]
+    assert set(described["required"]) == set(described["properties"]) == set(size)
+    part = described["properties"]["parts"]["items"]
+    assert all(set(part["required"]) == set(part["properties"]) == set(item) for item in size["parts"])
+    purepkg, code = size["parts"]
+    assert (purepkg["name"], purepkg["chain"], purepkg["requested"]) == ("purepkg", ["purepkg"], True)
+    assert (code["name"], code["version"], code["chain"]) == ("(your code)", None, None)
+    del size["parts"][0]["chain"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(report)

@@ -34,6 +34,12 @@ examples:
 
   # the named target [tool.pip-lambda.targets.api], with a JSON report
   pip-lambda install --name api --report build/api.json
+
+  # why it is big: a treemap page of the distributions and what pulled them in
+  pip-lambda install -r requirements.txt --code app.py --size-report build/size.html
+
+  # above 250 MB: a container-image build context (Dockerfile + tree) instead of a zip
+  pip-lambda install -r requirements.txt --code app.py --handler app.handler --container build/image
 """
 
 LOCK_EPILOG = """\
@@ -70,6 +76,7 @@ usage: pip-lambda install [options] [pip install arguments...]
        pip-lambda diff [options] OLD NEW
        pip-lambda sbom [options] PATH
        pip-lambda lock [options] [pip install arguments...]
+       pip-lambda size [options] PATH
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -78,12 +85,13 @@ commands:
   install    install requirements for a Lambda runtime and write a reproducible zip
   build      build every named target of pyproject.toml or setup.cfg
   verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
+  size       why a zip, folder or report is as big as it is, and why each distribution is there
   cache      show (info), trim (prune) or delete (purge) the build cache
   diff       show what changed between two packages (zips, folders or JSON reports)
   sbom       write a CycloneDX bill of materials of a zip or folder built by any tool
   lock       write a pylock.toml resolved for a Lambda runtime, from any machine
 
-'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
+'pip-lambda COMMAND --help' lists the options of a command.  pip-lambda {__version__}
 """
 
 
@@ -149,4 +157,23 @@ examples:
 
 exit codes: 0 written, 2 bad input (a missing path, not a zip or folder, a damaged zip),
 6 an output path that would replace something else, 7 cyclonedx-python-lib is not installed.
+"""
+
+
+SIZE_EPILOG = """\
+Every file belongs to the distribution whose RECORD lists it, or to your code. For each
+distribution: its unzipped bytes, its share of the zip (its members' compressed bytes over
+the zip's size) and the chain that pulled it in, from Requires-Dist evaluated for
+--runtime/--arch (default as for 'install'). In a zip or folder the chains start at the
+distributions nothing else requires; a report of 'pip-lambda install --report' holds the
+build's own chains, from its requirements. A zip is read from its central directory and its
+.dist-info metadata: nothing else is unpacked. A layer (python/) is detected; --layer forces it.
+
+examples:
+  pip-lambda size build/lambda.zip                    # a zip pip-lambda or any other tool built
+  pip-lambda size --runtime python3.12 function.zip --html size.html
+  pip-lambda size build/report.json --json            # the analysis a build recorded
+
+exit codes: 0 done, 2 usage error or a PATH that is no zip, folder or report (or a damaged
+one), 6 a zip member named outside the zip.
 """

@@ -23,10 +23,13 @@ from pip_lambda.plan.request import BuildRequest
 from pip_lambda.plan.sharing import check_functions, layer_request
 from pip_lambda.report.document import make_report, write_report
 from pip_lambda.report.summary import summary_lines
+from pip_lambda.report.treemap import PAGE_START, render, write_page
 from pip_lambda.result import BuildResult
-from pip_lambda.tree.outputs import check_report, check_sbom
+from pip_lambda.tree.outputs import REPORT, SBOM, SideOutput, check_side_output
 
 log = logging.getLogger(__name__)
+
+PAGE = SideOutput("the size report", "--size-report", "build/size.html", start=PAGE_START.encode())
 
 
 def _parse(argv: Sequence[str], prog: str, epilog: str) -> tuple[argparse.Namespace, list[str]] | None:
@@ -67,10 +70,20 @@ def _summarise(name: str | None, result: BuildResult) -> None:
         print("\n".join([paint(title, "bold", use_colour(sys.stdout)), *lines[1:]]))
 
 
-def _write_report(results: Sequence[tuple[str | None, BuildResult]], report: str | None) -> None:
+def _write_report(results: Sequence[tuple[str | None, BuildResult]], report: str | None, page: str | None) -> None:
     if report:
         write_report(make_report(results), Path(report))
         log.info("wrote the report %s", report)
+    if page:
+        packages = [(_title(name, result), result.size) for name, result in results if result.size is not None]
+        write_page(render(packages), Path(page))
+        log.info("wrote the size report %s", page)
+
+
+def _title(name: str | None, result: BuildResult) -> str:
+    request = result.request
+    where = request.target_dir if request.output is None else request.output
+    return f"{name + ': ' if name else ''}{where} ({request.target})"
 
 
 def run_install(argv: Sequence[str]) -> int:
@@ -85,11 +98,11 @@ def run_install(argv: Sequence[str]) -> int:
         )
     settings = _settings(namespace, environment_source(os.environ), find_config(), namespace.name)
     request = request_for(settings, pips, namespace.name)
-    _check_report(settings["report"].value, [request])
+    _check_report(settings["report"].value, settings["size-report"].value, [request])
     sboms = _check_sboms([(namespace.name, request, settings)], settings["report"].value)
     result = build(request)
     _summarise(namespace.name, result)
-    _write_report([(namespace.name, result)], settings["report"].value)
+    _write_report([(namespace.name, result)], settings["report"].value, settings["size-report"].value)
     _write_sboms([(namespace.name, result)], sboms)
     return 0
 
@@ -119,7 +132,9 @@ def run_build(argv: Sequence[str]) -> int:
     if base["shared-layer"].value:
         targets = {name: settings[name] for name in project.target_names}
         layer, functions = _shared_requests(namespace.name, pips, base, targets)
-        _check_report(base["report"].value, [layer[1], *(request for _, request in functions)])
+        _check_report(
+            base["report"].value, base["size-report"].value, [layer[1], *(request for _, request in functions)]
+        )
         # Building from a Selection comes with the fast path (stream C2a); until then the plan is checked, not built.
         raise UsageError(
             f"--shared-layer {layer[0]}: building a layer from the wheels the functions share is not available yet",
@@ -127,13 +142,13 @@ def run_build(argv: Sequence[str]) -> int:
         )
     requests = [(name, request_for(settings[name], pips, name)) for name in names]
     _check_distinct(requests)
-    _check_report(base["report"].value, [request for _, request in requests])
+    _check_report(base["report"].value, base["size-report"].value, [request for _, request in requests])
     sboms = _check_sboms([(name, request, settings[name]) for name, request in requests], base["report"].value)
     results: list[tuple[str | None, BuildResult]] = []
     for name, request in requests:
         results.append((name, build(request)))
         _summarise(*results[-1])
-    _write_report(results, base["report"].value)
+    _write_report(results, base["report"].value, base["size-report"].value)
     _write_sboms(results, sboms)
     return 0
 
@@ -184,11 +199,15 @@ def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None
                 )
 
 
-def _check_report(report: str | None, requests: Sequence[BuildRequest]) -> None:
-    """The report must not overwrite a package, land in a target, or replace a file that is no report."""
+def _check_report(report: str | None, page: str | None, requests: Sequence[BuildRequest]) -> None:
+    """The report and the size page must not overwrite a package or each other, land in a target, or replace a
+    file that is no report (no page)."""
+    outputs = [request.output for request in requests if request.output is not None]
+    targets = [request.target_dir for request in requests]
     if report:
-        outputs = [request.output for request in requests if request.output is not None]
-        check_report(Path(report), [request.target_dir for request in requests], outputs)
+        check_side_output(Path(report), REPORT, targets, outputs)
+    if page:
+        check_side_output(Path(page), PAGE, targets, [*outputs, *([Path(report)] if report else [])])
 
 
 def require_sbom_library() -> None:
@@ -214,7 +233,7 @@ def _check_sboms(
     others += [Path(report)] if report else []
     seen: dict[Path, str | None] = {}
     for name, path in wanted.items():
-        check_sbom(path, targets, others)
+        check_side_output(path, SBOM, targets, others)
         other = seen.setdefault(path.resolve(), name)
         if other != name:
             raise ConfigError(

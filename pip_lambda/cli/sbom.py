@@ -17,7 +17,7 @@ from pip_lambda.config.request import target_for
 from pip_lambda.config.sources import command_line_source, environment_source, settings_for
 from pip_lambda.errors import EXIT_OK, UsageError
 from pip_lambda.pipeline import settle_pending
-from pip_lambda.tree.outputs import check_sbom
+from pip_lambda.tree.outputs import SBOM, check_side_output
 
 SBOM_OPTIONS: tuple[Option, ...] = (
     INSTALL_OPTIONS[0],
@@ -64,7 +64,7 @@ def run_sbom(argv: Sequence[str]) -> int:
         raise UsageError(f"{path} does not exist", hint="give a zip file or a folder")
     output = Path(namespace.output) if namespace.output else None
     if output is not None:
-        check_sbom(output, [path] if path.is_dir() else [], [path])
+        check_side_output(output, SBOM, [path] if path.is_dir() else [], [path])
     require_sbom_library()
     from pip_lambda.report.sbom import bill_of_materials, path_package, write_sbom  # the library is an optional extra
 

@@ -198,6 +198,22 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "bool",
         "accept a -t/--target outside the project folder (the nearest folder up with pyproject.toml, setup.cfg or .git)",
     ),
+    Option(
+        "size-report",
+        "str",
+        "write a self-contained HTML page of what takes the space: a treemap of the distributions and their largest "
+        "folders, coloured by the requirement that pulled them in",
+        metavar="FILE.html",
+        path=True,
+    ),
+    Option(
+        "container",
+        "str",
+        "instead of a zip, write a Lambda container-image build context to DIR: a Dockerfile FROM "
+        "public.ecr.aws/lambda/python for the target, and the verified tree (10 GB limit instead of 250 MB)",
+        metavar="DIR",
+        path=True,
+    ),
 )
 
 
@@ -246,6 +262,16 @@ VERIFY_OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option("json", "bool", "print the findings as JSON (schema in the README)"),
+    Option("quiet", "count", "less output (repeatable)", short="-q"),
+    Option("verbose", "count", "more output (repeatable)", short="-v"),
+)
+
+SIZE_OPTIONS: tuple[Option, ...] = (
+    Option("runtime", "str", "Lambda runtime whose markers decide the chains, e.g. python3.12", metavar="NAME"),
+    INSTALL_OPTIONS[1],
+    Option("layer", "bool", "PATH is a layer: its code is under python/ (default: detected)"),
+    Option("json", "bool", "print the analysis as JSON (schema pip-lambda-size, in the README)"),
+    Option("html", "str", "also write the treemap page to FILE.html", metavar="FILE.html", configurable=False),
     Option("quiet", "count", "less output (repeatable)", short="-q"),
     Option("verbose", "count", "more output (repeatable)", short="-v"),
 )

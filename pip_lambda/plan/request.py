@@ -73,3 +73,6 @@ class BuildRequest:
     """Entries of the lock with only an sdist for the target, allowed by --allow-sdist: built on this machine."""
     source: RequirementsSource | None = None
     """The lock or requirements file pip-lambda read, found or converted, for the summary and the report."""
+    container: bool = False
+    """--container: ``target_dir`` is a Lambda container-image build context (a Dockerfile and the tree under
+    ``package/``) instead of a zip; ``output`` is then None."""

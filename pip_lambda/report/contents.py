@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pip_lambda.archive.reader import Kind, Member, ZipReader, open_zip
-from pip_lambda.archive.writer import collect_entries
+from pip_lambda.archive.writer import ZipResult, collect_entries
 from pip_lambda.cache.jsondata import Json, Malformed, count, field, flag, items, optional_text, text, texts
 from pip_lambda.errors import PipLambdaError, UsageError
 from pip_lambda.tree.distributions import find_distributions, read_metadata
@@ -324,7 +324,14 @@ def members_json(contents: Contents, prefix: str = "") -> list[dict[str, Json]]:
     ]
 
 
-def build_members(output: Path | None, target_dir: Path, layer: bool) -> list[dict[str, Json]]:
-    """A build's ``members`` for its report: read from its zip, or from its target folder without one."""
-    contents = _from_zip(output, distributions=False) if output else _from_folder(target_dir, distributions=False)
+def build_members(zipped: ZipResult | None, target_dir: Path, layer: bool) -> list[dict[str, Json]]:
+    """A build's ``members`` for its report: as its zip writer wrote them, or read from its target folder without one."""
+    if zipped is None:
+        contents = _from_folder(target_dir, distributions=False)
+    else:
+        files = {
+            member.name: FileInfo(member.size, member.crc, member.executable, member.compressed)
+            for member in zipped.members
+        }
+        contents = Contents(zipped.path, Source.ZIP, files, (), zipped.size)
     return members_json(contents, "python/" if layer else "")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from pip_lambda.cache.jsondata import Json
 from pip_lambda.report.contents import NO_DISTRIBUTION, Contents, FileInfo, Installed
+from pip_lambda.report.text import human
 
 DIFF_SCHEMA = "pip-lambda-diff"
 DIFF_VERSION = 1
@@ -130,17 +131,8 @@ def _group_name(before: Mapping[str, Installed], after: Mapping[str, Installed],
 # --- for people ---------------------------------------------------------------------------------
 
 
-def _human(size: int) -> str:
-    magnitude = abs(size)
-    if magnitude < 1024:
-        return f"{size} B"
-    if magnitude < 1_048_576:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / 1_048_576:.1f} MiB"
-
-
 def _signed(size: int) -> str:
-    return ("+" if size >= 0 else "-") + _human(abs(size))
+    return ("+" if size >= 0 else "-") + human(abs(size))
 
 
 def _versions(old: str | None, new: str | None) -> str:
@@ -196,10 +188,10 @@ def diff_lines(diff: Diff, shown: int | None = SHOWN_PER_DISTRIBUTION) -> list[s
 
 def _size_line(old: Contents, new: Contents) -> str:
     before, after = old.unzipped_size, new.unzipped_size
-    line = f"size: unzipped {_human(before)} -> {_human(after)} ({_signed(after - before)})"
+    line = f"size: unzipped {human(before)} -> {human(after)} ({_signed(after - before)})"
     if old.zipped_size is not None and new.zipped_size is not None:
         change = new.zipped_size - old.zipped_size
-        line += f", zipped {_human(old.zipped_size)} -> {_human(new.zipped_size)} ({_signed(change)})"
+        line += f", zipped {human(old.zipped_size)} -> {human(new.zipped_size)} ({_signed(change)})"
     else:
         line += ", zipped: not known for a folder or a build without a zip"
     return line

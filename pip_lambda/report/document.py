@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pip_lambda import __version__
+from pip_lambda.archive import container
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.plan.layers import Layer
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
+from pip_lambda.plan.request import BuildRequest
 from pip_lambda.report.contents import build_members
 from pip_lambda.report.summary import terraform_hash
 from pip_lambda.result import BuildResult
@@ -64,7 +66,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
             for dist in result.distributions
         ],
         "file_count": result.file_count,
-        "members": build_members(zipped.path if zipped else None, request.target_dir, request.layer),
+        "members": build_members(zipped, request.target_dir, request.layer),
         "unpacked_size": result.unzipped_size,
         "findings": [finding.as_json() for finding in result.findings],
         "warnings": list(result.warnings),
@@ -79,9 +81,11 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
                 "sha256": zipped.sha256,
                 "sha256_base64": terraform_hash(zipped.sha256),
             },
+            **({"container": _container(request)} if request.container else {}),
         },
         "limits": {"unzipped": UNZIPPED_LIMIT, "direct_upload": DIRECT_UPLOAD_LIMIT},
         "timings": {step: round(seconds, 6) for step, seconds in result.timings.items()},
+        **({"size": result.size.to_json()} if result.size is not None else {}),
     }
     if result.layers:
         entry["layers"] = [layer_entry(layer) for layer in result.layers]
@@ -94,6 +98,17 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
             "discovered": request.source.discovered,
         }
     return entry
+
+
+def _container(request: BuildRequest) -> dict[str, str]:
+    folder = request.target_dir
+    return {
+        "path": str(folder),
+        "dockerfile": str(folder / container.DOCKERFILE),
+        "tree": str(folder / container.PACKAGE),
+        "base_image": container.base_image(request.target),
+        "platform": container.platform(request.target),
+    }
 
 
 def layer_entry(layer: Layer) -> dict[str, Any]:
