@@ -180,9 +180,9 @@ def test_without_the_library_the_build_stops_before_it_starts_naming_the_extra(p
 @pytest.mark.parametrize(
     ("setup", "path", "words"),
     [
-        (None, "build/lambda.zip", "also the path of the zip or the report"),
+        (None, "build/lambda.zip", "is also the path of build/lambda.zip"),
         (None, "build/lambda/bom.json", "inside the target folder"),
-        ("notes", "notes.txt", "it is not a CycloneDX bill of materials"),
+        ("notes", "notes.txt", "it is not a bill of materials pip-lambda wrote"),
     ],
 )
 def test_an_sbom_path_that_would_clobber_something_is_refused(project, run, wheels, setup, path, words):
