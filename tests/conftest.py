@@ -536,3 +536,11 @@ def counted_pip() -> Iterator[list[list[str]]]:
     runner: PipRunner = counting
     with using_runner(runner):
         yield commands
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test has pip-lambda's state folder (the folders it made, the build locks) of its own."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("PIP_LAMBDA_STATE_DIR", str(folder))
+    return folder

@@ -35,6 +35,8 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
     notice = target.runtime.deprecation_notice(datetime.date.today())
     if notice:
         log.warning(notice)
+    if settings["allow-outside-project"].value:
+        log.info("note: allow-outside-project is no longer needed: a target may be anywhere that is safe to replace")
     layer = bool(settings["layer"].value)
     default_dir = f"build/{name}" if name else ("build/layer" if layer else "build/lambda")
     target_dir = Path(settings["target"].value or default_dir)
@@ -65,7 +67,6 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
             exclude_runtime_provided=bool(settings["exclude-runtime-provided"].value),
             python=settings["python"].value or None,
         ),
-        allow_outside_project=bool(settings["allow-outside-project"].value),
         use_cache=not settings["no-cache"].value,
         refresh=bool(settings["refresh"].value),
     )
