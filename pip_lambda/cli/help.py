@@ -46,7 +46,9 @@ examples:
 
 TOP_HELP = f"""\
 usage: pip-lambda install [options] [pip install arguments...]
+       pip-lambda build [options] [pip install arguments...]
        pip-lambda verify [options] PATH
+       pip-lambda cache info|prune|purge
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -57,7 +59,14 @@ commands:
   verify     check that a zip or folder, built by any tool, will load on a Lambda runtime
   cache      show (info), trim (prune) or delete (purge) the build cache
 
-'pip-lambda install --help' and 'pip-lambda verify --help' list the options.  pip-lambda {__version__}
+'pip-lambda COMMAND --help' lists a command's options, with examples.  pip-lambda {__version__}
+
+examples:
+  pip-lambda install -r requirements.txt --code app.py                       # a function: build/lambda.zip
+  pip-lambda install --layer --runtime python3.13 -r requirements.txt        # a layer: build/layer.zip
+  pip-lambda install --runtime python3.12 --arch arm64 -r requirements.txt   # arm64 (Graviton)
+  pip-lambda install --no-deps --require-hashes -r requirements.lock         # exactly what a lock file lists
+  pip-lambda verify --runtime python3.12 build/lambda.zip                    # check any zip before it ships
 """
 
 
@@ -79,7 +88,27 @@ checks (each finding names the distribution, the file, the reason and the fix):
   layout            a layer's python/ folder and site-packages version
   import            (--import) every top-level module imports in the target's Python
 
+examples:
+  # a zip built by any tool, for this interpreter's Python
+  pip-lambda verify build/lambda.zip
+
+  # for python3.12 on arm64, importing every module and the handler with a python3.12 interpreter
+  pip-lambda verify --runtime python3.12 --arch arm64 --handler app.handler dist/fn.zip
+
+  # a layer folder
+  pip-lambda verify --layer --runtime python3.13 build/layer
+
 exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is
 damaged, encrypted or compressed with an unsupported method, 5 above Lambda's unzipped limit,
 6 a zip member named outside the zip.
+"""
+
+CACHE_EPILOG = """\
+The cache lives in the user cache folder; $PIP_LAMBDA_CACHE_DIR moves it, and it is kept
+under $PIP_LAMBDA_CACHE_MAX_SIZE (default 5G).
+
+examples:
+  pip-lambda cache info                 # where it is and what it holds
+  pip-lambda cache prune --max-size 1G  # trim to a size, least recently used first
+  pip-lambda cache purge                # delete it all
 """
