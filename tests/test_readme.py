@@ -124,25 +124,24 @@ def test_make_twice_has_nothing_to_do_the_second_time(tmp_path, wheelhouse):
 
 @pytest.mark.network
 def test_tox_environment_builds_for_its_basepython(tmp_path, wheelhouse, network):
+    """``deps = pip-lambda`` as written, before pip-lambda is on PyPI: the Install section's PIP_FIND_LINKS finds the wheel."""
     interpreter = interpreter_for("python3.12")
     scenario = scenarios()["tox"]
     assert "basepython = python3.12" in scenario.files["tox.ini"]
+    assert "deps = pip-lambda\n" in scenario.files["tox.ini"]
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = wheels.glob("pip_lambda-*.whl")
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text(f"pip-lambda=={wheel.name.split('-')[1]}\n")
     folder = tmp_path / "project"
     prepare(folder, wheelhouse, scenario)
     environment = script_environment(
         {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{Path(interpreter[0]).parent}{os.pathsep}{os.environ['PATH']}",
             "PIP_FIND_LINKS": str(wheels),
-            "PIP_CONSTRAINT": str(constraints),
+            # The function's own requirements come from the tests' offline wheelhouse, not from PyPI.
             "PIP_LAMBDA_PIP_ARGS": f"--no-index --find-links {wheelhouse}",
         }
     )
