@@ -41,7 +41,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
     """Refuse bad input before anything is written."""
     if not request.pip_args.has_requirements and not request.code:
         raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
-    check_target(request.target_dir, request.code)
+    check_target(request.target_dir, request.code, request.output)
     if request.output is not None:
         check_output(request.output, request.target_dir)
     found = read_pip_args(request.pip_args)

@@ -191,12 +191,23 @@ def test_a_target_on_another_file_system(place, run):
 
 
 def test_a_folder_pip_lambda_made_is_refused_once_its_state_is_gone(place, run, isolated_state):
-    assert _build(run).exit_code == EXIT_OK
-    shutil.rmtree(isolated_state)
-    result = _build(run)
+    assert _build(run, "--no-zip").exit_code == EXIT_OK
+    shutil.rmtree(isolated_state)  # a fresh container with the project mounted
+    result = _build(run, "--no-zip")
     assert result.exit_code == EXIT_UNSAFE_PATH
     assert "it is not empty and pip-lambda did not create it" in result.err
     assert f"pip-lambda remembers the folders it made in {isolated_state}" in result.err
+
+
+def test_without_its_state_a_folder_holding_exactly_its_zips_files_is_still_replaced(place, run, isolated_state):
+    assert _build(run).exit_code == EXIT_OK
+    shutil.rmtree(isolated_state)
+    assert _build(run).exit_code == EXIT_OK  # build/lambda holds what build/lambda.zip holds: nothing is lost
+    shutil.rmtree(isolated_state)
+    (place.cwd / "build" / "lambda" / "notes.txt").write_text("mine")
+    result = _build(run)
+    assert result.exit_code == EXIT_UNSAFE_PATH, result.err
+    assert (place.cwd / "build" / "lambda" / "notes.txt").read_text() == "mine"
 
 
 def test_a_file_added_to_our_target_is_replaced_with_it(place, run):

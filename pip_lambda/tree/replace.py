@@ -61,7 +61,7 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
     try:
         pause_point("staged")
         if target.exists():
-            check_target(target)
+            check_target(target, output=output)
         if new_zip is not None and holds(new_zip.output, new_zip.size, new_zip.sha256):
             new_zip.temporary.unlink()
             new_zip = None

@@ -21,8 +21,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pip_lambda.archive.writer import ZIP_MAGIC, temporary_zip_prefix
-from pip_lambda.errors import UnsafePathError
+from pip_lambda.archive.reader import Kind, open_zip
+from pip_lambda.archive.writer import ZIP_MAGIC, temporary_zip_prefix, written_by_pip_lambda
+from pip_lambda.errors import PipLambdaError, UnsafePathError
 from pip_lambda.system.state import state_root, vouches
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,36 @@ def is_marked(folder: Path) -> bool:
     return any((folder / name).is_file() for name in (MARKER, LEGACY_MARKER))
 
 
-def made_by_pip_lambda(folder: Path) -> bool:
-    """Whether pip-lambda made the folder at ``folder``: its state says so, or an older version's marker does."""
-    return vouches(folder) or (folder / LEGACY_MARKER).is_file()
+def made_by_pip_lambda(folder: Path, output: Path | None = None) -> bool:
+    """Whether pip-lambda made the folder at ``folder``: its state says so, or an older version's marker does.
+
+    Without either (a state folder lost with a container's home), a folder
+    holding exactly the files of the zip pip-lambda wrote from it at
+    ``output`` (names and sizes) is taken as pip-lambda's too: replacing it
+    loses nothing that zip does not hold.
+    """
+    return vouches(folder) or (folder / LEGACY_MARKER).is_file() or _same_as_its_zip(folder, output)
+
+
+def _same_as_its_zip(folder: Path, output: Path | None) -> bool:
+    if output is None or not output.is_file() or not written_by_pip_lambda(output):
+        return False
+    try:
+        with open_zip(output) as archive:
+            zipped = {member.name: member.size for member in archive.members if member.kind is Kind.FILE}
+    except (PipLambdaError, OSError):
+        return False
+    found: dict[str, int] = {}
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            path = Path(parent, name)
+            try:
+                found[path.relative_to(folder).as_posix()] = path.stat().st_size
+            except OSError:
+                return False
+            if len(found) > len(zipped):
+                return False
+    return found == zipped
 
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
@@ -86,14 +114,15 @@ def _protected(cwd: Path) -> list[tuple[Path, str]]:
     return folders
 
 
-def check_target(target: Path, code: Sequence[Path] = ()) -> None:
+def check_target(target: Path, code: Sequence[Path] = (), output: Path | None = None) -> None:
     """Refuse a target folder that pip-lambda must not replace; any other place is fine, other disks included.
 
     Refused, by the real path (symlinks followed): the file system root, the
     home folder, the current folder, the project folder or any folder above
     them; a folder holding a ``--code`` path; a symlink; a file; a
     version-control checkout; and any non-empty folder pip-lambda did not make
-    (naming the source files it holds, if any).
+    (naming the source files it holds, if any).  ``output`` is the build's zip,
+    the last resort of :func:`made_by_pip_lambda`.
     """
     resolved = target.resolve()
     hint = "pass -t/--target with a folder of its own, such as build/lambda"
@@ -129,7 +158,7 @@ def check_target(target: Path, code: Sequence[Path] = ()) -> None:
         raise UnsafePathError(
             f"refusing to replace {target}: it is a version-control checkout ({checkouts[0]})", hint=hint
         )
-    if any(target.iterdir()) and not made_by_pip_lambda(target):
+    if any(target.iterdir()) and not made_by_pip_lambda(target, output):
         sources = _source_files(target)
         holds = f" (it holds source files: {', '.join(sources)})" if sources else ""
         raise UnsafePathError(
