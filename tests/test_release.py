@@ -86,8 +86,13 @@ def test_the_wheel_installs_as_the_readme_says_before_pypi_has_it(dist, tmp_path
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
     variables = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": str(dist)}
+    variables.pop("PYTHONPATH", None)  # the new environment sees only what it installed
     subprocess.run([str(python), "-m", "pip", "install", "-q", "pip-lambda"], env=variables, check=True)
     done = subprocess.run(
-        [str(environment / "bin" / "pip-lambda"), "--version"], capture_output=True, text=True, check=True
+        [str(environment / "bin" / "pip-lambda"), "--version"],
+        env=variables,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.startswith("pip-lambda ") and str(environment) in done.stdout
