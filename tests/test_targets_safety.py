@@ -265,3 +265,15 @@ def test_a_layer_built_into_an_existing_empty_folder_keeps_python_at_its_root(pl
     assert _build(run, "--layer", "-t", str(artifacts), "--no-zip").exit_code == EXIT_OK
     assert sorted(os.listdir(artifacts)) == ["python"]
     assert sorted(os.listdir(artifacts / "python")) == ["app.py"]
+
+
+def test_a_state_folder_that_cannot_be_used_is_one_clear_line(place, run, monkeypatch, tmp_path):
+    blocked = tmp_path / "state-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("PIP_LAMBDA_STATE_DIR", str(blocked))
+    result = _build(run)
+    assert result.exit_code == 7
+    assert result.err.splitlines()[-1] == (
+        f"error: cannot use pip-lambda's state folder {blocked / 'locks'}: Not a directory; make it writable, "
+        "or set PIP_LAMBDA_STATE_DIR to a writable folder; the previous package was left as it was"
+    )

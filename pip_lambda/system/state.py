@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pip_lambda.errors import EnvironmentProblem
+
 log = logging.getLogger(__name__)
 
 STATE_VARIABLE = "PIP_LAMBDA_STATE_DIR"
@@ -62,11 +64,22 @@ def _key(path: Path) -> str:
     return hashlib.sha256(real).hexdigest()[:40]
 
 
+def _folder(name: str) -> Path:
+    """A folder of the state, made if needed; one clear line when it cannot be."""
+    folder = state_root() / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise EnvironmentProblem(
+            f"cannot use pip-lambda's state folder {folder}: {error.strerror or error}",
+            hint=f"make it writable, or set {STATE_VARIABLE} to a writable folder; the previous package was left as it was",
+        ) from None
+    return folder
+
+
 def lock_file(subject: Path) -> Path:
     """Where the lock of builds into ``subject`` (a target folder or a zip) lives; its folder exists."""
-    folder = state_root() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{_key(subject)}.lock"
+    return _folder("locks") / f"{_key(subject)}.lock"
 
 
 # --- the folders pip-lambda made ---------------------------------------------------------------
@@ -114,7 +127,7 @@ def _write(target: Path, folders: Iterable[Made]) -> None:
             {"device": made.identity[0], "inode": made.identity[1], "names": sorted(made.names)} for made in kept
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _folder(path.parent.name)
     descriptor, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
