@@ -277,3 +277,14 @@ def test_a_state_folder_that_cannot_be_used_is_one_clear_line(place, run, monkey
         f"error: cannot use pip-lambda's state folder {blocked / 'locks'}: Not a directory; make it writable, "
         "or set PIP_LAMBDA_STATE_DIR to a writable folder; the previous package was left as it was"
     )
+
+
+def test_without_its_state_links_in_the_folder_count_as_the_zip_holds_them(place, run, isolated_state):
+    (place.cwd / "src" / "lib" / "v1").mkdir(parents=True)
+    (place.cwd / "src" / "lib" / "v1" / "x.py").write_text("v = 1\n")
+    (place.cwd / "src" / "current").symlink_to("lib/v1", target_is_directory=True)
+    assert _build(run, "--code", "src").exit_code == EXIT_OK
+    assert "src/current/x.py" in zip_names(place.cwd / "build" / "lambda.zip")
+    shutil.rmtree(isolated_state)
+    result = _build(run, "--code", "src")
+    assert result.exit_code == EXIT_OK, result.err

@@ -65,7 +65,8 @@ def _same_as_its_zip(folder: Path, output: Path | None) -> bool:
     except (PipLambdaError, OSError):
         return False
     found: dict[str, int] = {}
-    for parent, _, files in os.walk(folder):
+    # Links followed, as the zip writer followed them; the count bounds a walk that a link loop would not end.
+    for parent, _, files in os.walk(folder, followlinks=True):
         for name in files:
             path = Path(parent, name)
             try:
