@@ -195,6 +195,9 @@ examples:
 
 exit codes: 0 done, 2 usage error or a PATH that is no zip, folder or report (or a damaged
 one), 6 a zip member named outside the zip.
+"""
+
+
 CACHE_EPILOG = """\
 The cache lives in the user cache folder; $PIP_LAMBDA_CACHE_DIR moves it, and it is kept
 under $PIP_LAMBDA_CACHE_MAX_SIZE (default 5G).
