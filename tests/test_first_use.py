@@ -30,7 +30,7 @@ def test_the_top_level_help_ends_with_real_command_lines(run):
     assert all(line.startswith("pip-lambda ") for line in tail), tail
     assert tail == examples(TOP_HELP)
     joined = "\n".join(tail)
-    for kind in ("--code app.py", "--layer", "--arch arm64", "--require-hashes -r requirements.lock", "verify "):
+    for kind in ("--code app.py", "--layer", "--arch arm64", "--lock pylock.toml", "verify "):
         assert kind in joined
 
 

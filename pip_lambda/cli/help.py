@@ -29,6 +29,9 @@ examples:
   # a lock file: exactly the wheels it chose for the target, resolving nothing
   pip-lambda install --lock pylock.toml --code app.py
 
+  # requirements pinned with hashes: pip installs exactly what they list
+  pip-lambda install --no-deps --require-hashes -r requirements.lock --code app.py
+
   # a function deployed with a layer: the size limit and the import test count the layer
   pip-lambda install -r requirements.txt --code app.py --with-layer build/layer.zip --handler app.handler
 

@@ -19,14 +19,19 @@ from pip_lambda.system.redact import remember
 log = logging.getLogger(__name__)
 
 
-def target_for(settings: Mapping[str, Setting], doing: str = "building") -> Target:
-    """The target of the settings; without a runtime anywhere, the first line says which one was chosen and why."""
+def target_for(settings: Mapping[str, Setting], doing: str | None = "building") -> Target:
+    """The target of the settings; without a runtime anywhere, the first line says which one was chosen and why.
+
+    ``doing`` names what the runtime is for in that line; None says nothing (commands that only read a package,
+    where the runtime only evaluates dependency markers).
+    """
     # Values from files and variables were checked when read, so an error here is the command line's.
     if settings["runtime"].value:
         runtime = get_runtime(settings["runtime"].value)
     else:
         runtime = default_runtime()
-        log.info("%s for %s, the Python running pip-lambda; pass --runtime to choose", doing, runtime.name)
+        if doing is not None:
+            log.info("%s for %s, the Python running pip-lambda; pass --runtime to choose", doing, runtime.name)
     arch = Arch.parse(settings["arch"].value) if settings["arch"].value else Arch.X86_64
     if str(arch) not in runtime.architectures:
         raise UsageError(
