@@ -51,7 +51,23 @@ def scenarios() -> dict[str, Scenario]:
 
 
 def test_the_readme_has_a_tested_snippet_for_each_place_of_use():
-    places = {"cli", "config", "setup-cfg", "targets", "make", "tox", "report", "lock"}
+    places = {
+        "cli",
+        "config",
+        "setup-cfg",
+        "targets",
+        "make",
+        "tox",
+        "report",
+        "lock",
+        "pylock",
+        "pylock-config",
+        "size",
+        "container",
+        "with-layer",
+        "diff",
+        "sbom",
+    }
     deploy_tools = {"sam", "terraform", "cdk", "serverless"}
     assert places | deploy_tools <= set(scenarios())
     assert all(scenario.scripts for scenario in scenarios().values())
@@ -105,7 +121,8 @@ def test_readme_snippet_runs(name, tmp_path, wheelhouse):
     folder = tmp_path / name
     prepare(folder, wheelhouse, scenario)
     run_scripts(folder, scenario, script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}))
-    assert list(folder.rglob("*.zip")), "the snippet built no zip"
+    built = list(folder.rglob("*.zip")) + list(folder.rglob("Dockerfile"))
+    assert built, "the snippet built no zip (nor a container image's build context)"
 
 
 @pytest.mark.parametrize("name", ["terraform", "cdk", "serverless"])
