@@ -9,17 +9,18 @@ through pip's own variables, which pip-lambda passes through to pip.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
 from conftest import interpreter_for
 
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 _FENCE = re.compile(r"^```(\w+)[ \t]+readme-test=([\w-]+)(?:[ \t]+file=(\S+))?[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 NEEDS_NETWORK = {"tox"}
+OWN_TESTS = {"sam"}
+"""Scenarios whose tool runs in a test of their own (tests/test_sam.py runs the real ``sam build``)."""
 
 
 @dataclass
@@ -48,7 +51,25 @@ def scenarios() -> dict[str, Scenario]:
 
 
 def test_the_readme_has_a_tested_snippet_for_each_place_of_use():
-    assert {"cli", "config", "setup-cfg", "targets", "make", "tox", "report", "lock"} <= set(scenarios())
+    places = {
+        "cli",
+        "config",
+        "setup-cfg",
+        "targets",
+        "make",
+        "tox",
+        "report",
+        "lock",
+        "pylock",
+        "pylock-config",
+        "size",
+        "container",
+        "with-layer",
+        "diff",
+        "sbom",
+    }
+    deploy_tools = {"sam", "terraform", "cdk", "serverless"}
+    assert places | deploy_tools <= set(scenarios())
     assert all(scenario.scripts for scenario in scenarios().values())
 
 
@@ -91,7 +112,7 @@ def run_scripts(folder: Path, scenario: Scenario, environment: dict[str, str]) -
     return outputs
 
 
-OFFLINE_SCENARIOS = sorted(set(scenarios()) - NEEDS_NETWORK)
+OFFLINE_SCENARIOS = sorted(set(scenarios()) - NEEDS_NETWORK - OWN_TESTS)
 
 
 @pytest.mark.parametrize("name", OFFLINE_SCENARIOS)
@@ -100,7 +121,30 @@ def test_readme_snippet_runs(name, tmp_path, wheelhouse):
     folder = tmp_path / name
     prepare(folder, wheelhouse, scenario)
     run_scripts(folder, scenario, script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}))
-    assert list(folder.rglob("*.zip")), "the snippet built no zip"
+    built = list(folder.rglob("*.zip")) + list(folder.rglob("Dockerfile"))
+    assert built, "the snippet built no zip (nor a container image's build context)"
+
+
+@pytest.mark.parametrize("name", ["terraform", "cdk", "serverless"])
+def test_deploy_tools_get_zips_with_nothing_of_pip_lambdas_and_the_hash_they_compare(name, tmp_path, wheelhouse):
+    """Terraform's filebase64sha256 and the report's sha256_base64 agree; the CDK's asset hash is the report's sha256."""
+    scenario = scenarios()[name]
+    folder = tmp_path / name
+    prepare(folder, wheelhouse, scenario)
+    run_scripts(folder, scenario, script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}))
+    build = folder / "build"
+    expected = ["lambda.zip"] if name == "cdk" else ["lambda.zip", "layer.zip"]
+    assert sorted(path.name for path in build.glob("*.zip")) == expected
+    assert not [path for path in folder.rglob("*") if "pip-lambda" in path.name]
+    for path in build.glob("*.zip"):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+        assert names and all(member.startswith("python/") for member in names) == (path.name == "layer.zip")
+    if (build / "report.json").exists():
+        zipped = json.loads((build / "report.json").read_text())["builds"][0]["outputs"]["zip"]
+        digest = hashlib.sha256((build / "lambda.zip").read_bytes()).digest()
+        assert zipped["sha256"] == digest.hex()
+        assert zipped["sha256_base64"] == base64.b64encode(digest).decode()  # Terraform's filebase64sha256
 
 
 def test_make_twice_has_nothing_to_do_the_second_time(tmp_path, wheelhouse):
@@ -124,25 +168,24 @@ def test_make_twice_has_nothing_to_do_the_second_time(tmp_path, wheelhouse):
 
 @pytest.mark.network
 def test_tox_environment_builds_for_its_basepython(tmp_path, wheelhouse, network):
+    """``deps = pip-lambda`` as written, before pip-lambda is on PyPI: the Install section's PIP_FIND_LINKS finds the wheel."""
     interpreter = interpreter_for("python3.12")
     scenario = scenarios()["tox"]
     assert "basepython = python3.12" in scenario.files["tox.ini"]
+    assert "deps = pip-lambda\n" in scenario.files["tox.ini"]
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = wheels.glob("pip_lambda-*.whl")
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text(f"pip-lambda=={wheel.name.split('-')[1]}\n")
     folder = tmp_path / "project"
     prepare(folder, wheelhouse, scenario)
     environment = script_environment(
         {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{Path(interpreter[0]).parent}{os.pathsep}{os.environ['PATH']}",
             "PIP_FIND_LINKS": str(wheels),
-            "PIP_CONSTRAINT": str(constraints),
+            # The function's own requirements come from the tests' offline wheelhouse, not from PyPI.
             "PIP_LAMBDA_PIP_ARGS": f"--no-index --find-links {wheelhouse}",
         }
     )
@@ -152,19 +195,27 @@ def test_tox_environment_builds_for_its_basepython(tmp_path, wheelhouse, network
     assert report["python"].startswith("3.12.")
 
 
-def test_pylock_toml_is_still_refused_by_pip_with_platform_flags(project, run, wheelhouse):
-    """The README says pip refuses platform flags with pylock.toml; this fails when pip stops refusing."""
-    import pip
+_TEST_TOKEN = re.compile(r"`(test_\w+\.py)?(?:::)?(test_\w+)?`")
 
-    if Version(pip.__version__) < Version("26.1"):
-        pytest.skip(f"pip {pip.__version__} reads no pylock.toml at all")
-    wheel = wheelhouse / "purepkg-1.0-py3-none-any.whl"
-    (project / "pylock.toml").write_text(
-        'lock-version = "1.0"\ncreated-by = "tests"\n\n[[packages]]\nname = "purepkg"\nversion = "1.0"\n\n'
-        f'[[packages.wheels]]\nname = "{wheel.name}"\npath = "{wheel}"\n'
-        f'hashes = {{sha256 = "{hashlib.sha256(wheel.read_bytes()).hexdigest()}"}}\n'
-    )
-    result = run("install", "--runtime", "python3.12", "--no-index", "-r", "pylock.toml")
-    assert result.exit_code == 1
-    assert "not supported when selecting requirements from 'pylock.toml'" in result.err
-    assert "checked with pip" in README.read_text()
+
+def _promised_tests() -> list[tuple[str, str]]:
+    """(file, test) for every test the README names, a bare name belonging to the file named before it."""
+    promised: list[tuple[str, str]] = []
+    for line in README.read_text("utf-8").splitlines():
+        current = None
+        for file, name in _TEST_TOKEN.findall(line):
+            current = file or current
+            if name and current:
+                promised.append((current, name))
+    return promised
+
+
+def test_every_test_the_readme_names_exists():
+    promised = _promised_tests()
+    assert len(promised) > 40
+    missing = []
+    for file, name in promised:
+        path = ROOT / "tests" / file
+        if not path.is_file() or not re.search(rf"^(async )?def {name}\(", path.read_text("utf-8"), re.M):
+            missing.append(f"{file}::{name}")
+    assert not missing, f"the README names tests that do not exist: {missing}"

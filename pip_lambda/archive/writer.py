@@ -25,7 +25,7 @@ import time
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pip_lambda.archive.packing import DEFLATED, STORED, default_workers, packed_in_order
@@ -111,6 +111,20 @@ class ZipResult:
     sha256: str
     size: int
     entries: int
+    members: tuple[Member, ...] = field(default=(), compare=False, repr=False)
+    """Every file member as written, in the zip's order (folders are left out)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file in a written zip: what the size report and the JSON report say of it."""
+
+    name: str
+    size: int
+    crc: int
+    compressed: int
+    """Bytes of its data in the zip."""
+    executable: bool
 
 
 def _normal_mode(st_mode: int, is_dir: bool) -> int:
@@ -311,21 +325,25 @@ def write_temporary_zip(
     try:
         with open(descriptor, "wb") as handle:
             out = _HashingFile(handle)
-            _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
+            members = _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries))
+    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries), members)
 
 
 def _write_members(
     out: _HashingFile, entries: Sequence[Entry], level: int, workers: int, dos_date: int, dos_time: int
-) -> None:
+) -> tuple[Member, ...]:
+    """Write the members and the central directory; what each file member became."""
     central: list[bytes] = []
+    members: list[Member] = []
     copied: list[int] = []  # the compressed sizes of the members copied from wheels
     for entry, packed in zip(entries, packed_in_order(entries, level, workers)):
+        if entry.source is not None:
+            members.append(Member(entry.name, packed.size, packed.crc, len(packed.data), bool(entry.mode & 0o111)))
         if packed.copied:
             copied.append(len(packed.data))
         name = entry.name.encode("utf-8")
@@ -345,5 +363,5 @@ def _write_members(
     count = len(central)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
     out.write(end + COMMENT)
-    files = sum(1 for entry in entries if entry.source is not None)
-    log.debug("%d of %d files copied from wheels, %d of %d bytes", len(copied), files, sum(copied), out.offset)
+    log.debug("%d of %d files copied from wheels, %d of %d bytes", len(copied), len(members), sum(copied), out.offset)
+    return tuple(members)

@@ -6,16 +6,19 @@ import argparse
 from collections.abc import Sequence
 
 from pip_lambda.cache import storage as cache
+from pip_lambda.cli.help import CACHE_EPILOG
 from pip_lambda.errors import UsageError
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_048_576:,.1f} MiB"
+from pip_lambda.report.text import human
 
 
 def cache_command(argv: Sequence[str]) -> list[str]:
     """Run a cache action; the lines to print."""
-    parser = argparse.ArgumentParser(prog="pip-lambda cache", description="Manage pip-lambda's build cache.")
+    parser = argparse.ArgumentParser(
+        prog="pip-lambda cache",
+        description="Manage pip-lambda's build cache.",
+        epilog=CACHE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=("info", "prune", "purge", "dir"))
     parser.add_argument(
         "--max-size",
@@ -35,18 +38,18 @@ def cache_command(argv: Sequence[str]) -> list[str]:
         sections = cache.summary(root)
         lines = [f"cache folder: {root} (set ${cache.CACHE_VARIABLE} to move it)"]
         lines += [
-            f"  {section + ':':9} {count:7,} items  {_mb(size):>12}" for section, (count, size) in sections.items()
+            f"  {section + ':':9} {count:7,} items  {human(size):>12}" for section, (count, size) in sections.items()
         ]
         total = sum(size for _, size in sections.values())
         lines.append(
-            f"  total:    {_mb(total):>27} (kept under {_mb(cache.max_size())}, least recently used pruned first)"
+            f"  total:    {human(total):>27} (kept under {human(cache.max_size())}, least recently used pruned first)"
         )
         return lines
     if options.action == "prune":
         limit = cache.parse_size(options.max_size, "--max-size") if options.max_size is not None else cache.max_size()
         removed, freed = cache.prune(root, limit)
-        return [f"removed {removed:,} items ({_mb(freed)}); the cache is now under {_mb(limit)}"]
-    return [f"deleted the cache at {root} ({_mb(cache.purge(root))})"]
+        return [f"removed {removed:,} items ({human(freed)}); the cache is now under {human(limit)}"]
+    return [f"deleted the cache at {root} ({human(cache.purge(root))})"]
 
 
 def run_cache(argv: Sequence[str]) -> int:
