@@ -90,7 +90,9 @@ class Locker:
             command += ["--only-binary", ":all:", *local]
         else:
             raise SystemExit("writing a pylock.toml needs `pip-lambda lock` or uv; neither is here")
-        subprocess.run(command, env=self.env, check=True, cwd=folder)
+        written = subprocess.run(command, env=self.env, cwd=folder, capture_output=True, text=True)
+        if written.returncode != 0:
+            raise SystemExit(f"writing {pylock} failed: {' '.join(command)}\n{written.stdout}{written.stderr}")
         pins = read_pins(pylock)
         hashed = folder / "requirements.txt"
         hashed.write_text("".join(f"{pin.name}=={pin.version} --hash=sha256:{pin.sha256}\n" for pin in pins))
