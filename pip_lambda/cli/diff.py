@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pip_lambda.archive.contents import read_contents
 from pip_lambda.cli.help import DIFF_EPILOG
 from pip_lambda.cli.terminal import configure_logging, end_status
 from pip_lambda.config.options import Option, build_parser
 from pip_lambda.errors import EXIT_OK, UsageError
 from pip_lambda.pipeline import settle_pending
-from pip_lambda.report.contents import read_contents
 from pip_lambda.report.diff import SHOWN_PER_DISTRIBUTION, compare, diff_json, diff_lines
 
 EXIT_DIFFERENT = 1
