@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,12 +60,8 @@ def run_diff(argv: Sequence[str]) -> int:
         sides.append(read_contents(path, namespace.name))
     diff = compare(*sides)
     end_status()
-    try:
-        if namespace.json:
-            print(json.dumps(diff_json(diff), indent=2))
-        elif namespace.quiet <= 0:
-            print("\n".join(diff_lines(diff, None if namespace.verbose > 0 else SHOWN_PER_DISTRIBUTION)))
-        sys.stdout.flush()
-    except BrokenPipeError:  # `pip-lambda diff A B | head`: the reader has seen enough; the exit code still tells
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if namespace.json:
+        print(json.dumps(diff_json(diff), indent=2))
+    elif namespace.quiet <= 0:
+        print("\n".join(diff_lines(diff, None if namespace.verbose > 0 else SHOWN_PER_DISTRIBUTION)))
     return EXIT_OK if diff.equal else EXIT_DIFFERENT
