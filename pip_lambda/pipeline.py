@@ -11,7 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from pip_lambda.archive import container
-from pip_lambda.archive.writer import ZipResult, collect_entries, write_temporary_zip, zip_time
+from pip_lambda.archive.writer import (
+    Entry,
+    RawSource,
+    ZipResult,
+    collect_entries,
+    with_raw_sources,
+    write_temporary_zip,
+    zip_time,
+)
 from pip_lambda.cache import reuse, store
 from pip_lambda.cache.storage import locked
 from pip_lambda.checks.verify import verify_build
@@ -198,6 +206,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
     staging = create_staging(request.target_dir)
     new_zip = None
     added: list[str] = []  # wheels this build adds to the store, removed again if it fails
+    raw: dict[str, RawSource] = {}  # the wheel member each laid-out file is, by site path (once the store keeps wheels)
     try:
         site = staging / "python" if request.layer else staging / container.PACKAGE if request.container else staging
         site.mkdir(exist_ok=True)
@@ -211,7 +220,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
         trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
         distributions = _with_wheels(trimmed.distributions, plan.picks)
-        entries = collect_entries(staging, exclude=(MARKER,))
+        entries = _zip_entries(staging, site, raw)
         sizes = {entry.name: entry.source.stat().st_size for entry in entries if entry.source is not None}
         unzipped = sum(sizes.values())
         _check_size(request, unzipped, site, distributions, found, warnings, layers)
@@ -255,6 +264,13 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
     )
     reuse.remember(plan, result)
     return result
+
+
+def _zip_entries(staging: Path, site: Path, raw: Mapping[str, RawSource]) -> list[Entry]:
+    """The zip's members; a file that is still byte for byte a deflated wheel member (``raw``, by path in the
+    site) has that member's compressed bytes copied into the zip instead of being compressed again."""
+    prefix = "" if site == staging else f"{site.relative_to(staging).as_posix()}/"
+    return with_raw_sources(collect_entries(staging, exclude=(MARKER,)), raw, prefix)
 
 
 def _check_size(

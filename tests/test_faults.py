@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pip_lambda import pipeline as build
+from pip_lambda.archive import packing
 from pip_lambda.archive import writer as zipwriter
 from pip_lambda.errors import EXIT_ENVIRONMENT
 from pip_lambda.system.locks import target_lock
@@ -144,14 +145,14 @@ def test_a_signal_during_pip_stops_pip_and_keeps_the_previous_package(
 
 
 def test_a_signal_while_zipping_removes_the_partial_zip(project, previous, run, offline, monkeypatch):
-    packed = zipwriter._pack
+    packed = packing._pack
 
     def pack_then_signal(entry: zipwriter.Entry, level: int) -> object:
         if entry.name.startswith("purepkg/"):
             signal.raise_signal(signal.SIGTERM)
         return packed(entry, level)
 
-    monkeypatch.setattr(zipwriter, "_pack", pack_then_signal)
+    monkeypatch.setattr(packing, "_pack", pack_then_signal)
     result = run("install", "--runtime", "python3.12", *offline, "purepkg")
     assert result.exit_code == 143
     assert result.err.rstrip().splitlines()[-1] == "error: stopped by SIGTERM; the previous package was left as it was"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pip_lambda.archive.writer import CHUNK, COMMENT, collect_entries, write_zip, written_by_pip_lambda
+from pip_lambda.archive.packing import CHUNK
+from pip_lambda.archive.writer import COMMENT, collect_entries, write_zip, written_by_pip_lambda
 from pip_lambda.errors import UnsafePathError
 
 

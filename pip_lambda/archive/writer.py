@@ -1,15 +1,22 @@
-"""A deterministic zip writer that compresses on every core.
+"""A deterministic zip writer that compresses on every core, and only what no wheel compressed already.
 
 The same tree gives the same bytes on any machine: entries sorted by name
 (NFC-normalised, forward slashes), one fixed timestamp, modes normalised to
 0644/0755, no extra fields, and members written in order whatever the number
 of workers.  zlib releases the GIL, so threads compress in parallel.
+
+A file that is byte for byte a deflated member of a wheel (``Entry.raw``) is
+not compressed again: the member's compressed bytes are copied from the wheel
+under the writer's own header.  Those members are the same on every machine
+whatever its zlib; only the members deflated here (files no wheel holds as
+they are: rewritten RECORDs, ``--code``, bytecode, stripped binaries, rewritten
+scripts, and every file of a build that had no wheel files) depend on it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import stat
@@ -17,35 +24,24 @@ import struct
 import time
 import unicodedata
 import zipfile
-import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
 
+from pip_lambda.archive.packing import DEFLATED, STORED, default_workers, packed_in_order
+from pip_lambda.archive.reader import RawMember
 from pip_lambda.errors import SizeLimitError, UnsafePathError, UsageError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LEVEL = 5
 """Measured on the pandas + numpy tree (benchmarks/results.md): level 5 is within 1% of ``zip -r -q``'s size and
 about 15% faster than level 6; levels 1-4 are 30-45% faster still but 4-15% larger, levels 7-9 slower for <1%."""
-CHUNK = 1 << 20
-"""Members larger than this are compressed in pieces of this size, in parallel (a fixed size: same bytes on any machine)."""
-WINDOW_BYTES = 64 << 20
-_WINDOW = 32 << 10
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip can hold
 ZIP_END = 4354819198  # 2107-12-31T23:59:58Z, the latest
 COMMENT = b"written by pip-lambda"
 """The archive comment of every zip pip-lambda writes: how it knows a zip it may replace (``-o``)."""
 
-# Formats that are compressed already: deflating them again costs time and saves nothing.
-_COMPRESSED_SUFFIXES = frozenset(
-    {".zip", ".whl", ".jar", ".egg", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".7z",
-     ".png", ".jpg", ".jpeg", ".gif", ".webp", ".woff", ".woff2", ".mp3", ".mp4", ".npz", ".pyz"}
-)  # fmt: skip
-T = TypeVar("T")
-_STORED, _DEFLATED = 0, 8
 _UTF8_FLAG = 0x800
 _MAX_ENTRIES = 0xFFFF
 _MAX_32 = 0xFFFFFFFF
@@ -91,12 +87,22 @@ def check_name(name: str) -> None:
 
 
 @dataclass(frozen=True)
+class RawSource:
+    """A member of another zip (a wheel) that holds a file's bytes compressed already."""
+
+    archive: Path
+    member: RawMember
+
+
+@dataclass(frozen=True)
 class Entry:
     """One member: a file (``source`` set) or a folder (``source`` None, name ending in ``/``)."""
 
     name: str
     source: Path | None
     mode: int
+    raw: RawSource | None = None
+    """Where the file's deflated bytes are already: copied when the file still has the member's size and crc."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,15 @@ def collect_entries(root: Path, prefix: str = "", exclude: Iterable[str] = ()) -
     return sorted(entries, key=lambda entry: entry.name)
 
 
+def with_raw_sources(entries: Iterable[Entry], sources: Mapping[str, RawSource], prefix: str = "") -> list[Entry]:
+    """``entries`` with the raw source of each file whose name, less ``prefix``, ``sources`` has."""
+    found = {unicodedata.normalize("NFC", prefix + name): source for name, source in sources.items()}
+    return [
+        replace(entry, raw=found[entry.name]) if entry.source is not None and entry.name in found else entry
+        for entry in entries
+    ]
+
+
 def _parents(prefix: str) -> list[str]:
     parts = [part for part in prefix.split("/") if part]
     return ["/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
@@ -200,115 +215,6 @@ def zip_time(source_date_epoch: str | None = None) -> tuple[int, int]:
     dos_date = ((moment.tm_year - 1980) << 9) | (moment.tm_mon << 5) | moment.tm_mday
     dos_time = (moment.tm_hour << 11) | (moment.tm_min << 5) | (moment.tm_sec // 2)
     return dos_date, dos_time
-
-
-@dataclass(frozen=True)
-class _Packed:
-    method: int
-    crc: int
-    size: int
-    data: bytes
-
-
-def _compressible(entry: Entry, level: int) -> bool:
-    return entry.source is not None and entry.source.suffix.lower() not in _COMPRESSED_SUFFIXES and level != 0
-
-
-def _pack(entry: Entry, level: int) -> _Packed:
-    if entry.source is None:
-        return _Packed(_STORED, 0, 0, b"")
-    raw = entry.source.read_bytes()
-    crc = zlib.crc32(raw)
-    if not raw or not _compressible(entry, level):
-        return _Packed(_STORED, crc, len(raw), raw)
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    deflated = compressor.compress(raw) + compressor.flush()
-    if len(deflated) >= len(raw):
-        return _Packed(_STORED, crc, len(raw), raw)
-    return _Packed(_DEFLATED, crc, len(raw), deflated)
-
-
-def _deflate_chunk(raw: bytes, start: int, level: int) -> bytes:
-    """One CHUNK of a large member as a piece of one deflate stream (as pigz does).
-
-    The compressor is primed with the 32 KiB before the chunk, so matches still
-    reach back across the boundary; every chunk but the last ends on a byte
-    boundary (sync flush) so the pieces concatenate into one valid stream.
-    The pieces depend on the chunk size only, never on the number of workers.
-    """
-    view = memoryview(raw)
-    end = min(start + CHUNK, len(raw))
-    if start:
-        compressor = zlib.compressobj(
-            level, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=view[max(0, start - _WINDOW) : start]
-        )
-    else:
-        compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    last = end == len(raw)
-    return compressor.compress(view[start:end]) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-
-
-class _Inline:
-    """An executor that runs each task at once: the single-worker path, with the same code."""
-
-    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        future: Future[T] = Future()
-        future.set_result(function(*args))
-        return future
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """A member being compressed: one task, or one task per chunk of a large file."""
-
-    size: int
-    whole: Future[_Packed] | None = None
-    raw: bytes = b""
-    chunks: tuple[Future[bytes], ...] = ()
-
-    def result(self) -> _Packed:
-        if self.whole is not None:
-            return self.whole.result()
-        deflated = b"".join(chunk.result() for chunk in self.chunks)
-        crc = zlib.crc32(self.raw)
-        if len(deflated) >= len(self.raw):
-            return _Packed(_STORED, crc, len(self.raw), self.raw)
-        return _Packed(_DEFLATED, crc, len(self.raw), deflated)
-
-
-def _submit(pool: ThreadPoolExecutor | _Inline, entry: Entry, level: int) -> _Pending:
-    size = entry.source.stat().st_size if entry.source is not None else 0
-    if size <= CHUNK or entry.source is None or not _compressible(entry, level):
-        return _Pending(size, whole=pool.submit(_pack, entry, level))
-    raw = entry.source.read_bytes()
-    chunks = tuple(pool.submit(_deflate_chunk, raw, start, level) for start in range(0, len(raw), CHUNK))
-    return _Pending(len(raw), raw=raw, chunks=chunks)
-
-
-def _packed_in_order(entries: Sequence[Entry], level: int, workers: int) -> Iterator[_Packed]:
-    """Compress on ``workers`` threads, yielding in entry order.
-
-    The window of members in flight is bounded in count and in bytes, so memory
-    stays bounded whatever the size of the tree.
-    """
-    with contextlib.ExitStack() as stack:
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers)) if workers > 1 else _Inline()
-        window: deque[_Pending] = deque()
-        in_flight = 0
-        for entry in entries:
-            pending = _submit(pool, entry, level)
-            window.append(pending)
-            in_flight += pending.size
-            while window and (len(window) >= workers * 4 or in_flight > WINDOW_BYTES):
-                done = window.popleft()
-                in_flight -= done.size
-                yield done.result()
-        while window:
-            yield window.popleft().result()
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class _HashingFile:
@@ -359,7 +265,7 @@ def written_by_pip_lambda(path: Path) -> bool:
         and not info.comment
         and info.flag_bits & ~_UTF8_FLAG == 0
         and info.date_time == first
-        and info.compress_type in (_STORED, _DEFLATED)
+        and info.compress_type in (STORED, DEFLATED)
         and info.external_attr >> 16 in modes
         for info in members
     )
@@ -434,9 +340,12 @@ def _write_members(
     """Write the members and the central directory; what each file member became."""
     central: list[bytes] = []
     members: list[Member] = []
-    for entry, packed in zip(entries, _packed_in_order(entries, level, workers)):
+    copied: list[int] = []  # the compressed sizes of the members copied from wheels
+    for entry, packed in zip(entries, packed_in_order(entries, level, workers)):
         if entry.source is not None:
             members.append(Member(entry.name, packed.size, packed.crc, len(packed.data), bool(entry.mode & 0o111)))
+        if packed.copied:
+            copied.append(len(packed.data))
         name = entry.name.encode("utf-8")
         flags = 0 if entry.name.isascii() else _UTF8_FLAG
         if out.offset > _MAX_32 or len(packed.data) > _MAX_32:
@@ -454,4 +363,5 @@ def _write_members(
     count = len(central)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
     out.write(end + COMMENT)
+    log.debug("%d of %d files copied from wheels, %d of %d bytes", len(copied), len(members), sum(copied), out.offset)
     return tuple(members)
