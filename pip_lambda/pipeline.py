@@ -65,12 +65,12 @@ def _install(
     root, inputs = plan.root, plan.inputs
     if root is not None and inputs is not None and not request.refresh:
         try:
-            if plan.picks is None:
-                plan = replace(plan, picks=store.resolve_or_install(root, inputs.request, added))
-            assert plan.picks is not None
+            if plan.selection is None:
+                plan = replace(plan, selection=store.resolve_or_install(root, inputs.request, added))
+            assert plan.selection is not None
             with locked(root):
-                store.fill(root, inputs.request, plan.picks, found, added)
-                store.assemble(root, plan.picks, site)
+                store.fill(root, inputs.request, plan.selection.wheels, found, added)
+                store.assemble(root, plan.selection.wheels, site)
             return plan
         except (store.StoreMiss, OSError) as why:
             log.debug("installing with pip directly: %s", why)

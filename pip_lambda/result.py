@@ -30,7 +30,7 @@ from pip_lambda.plan.request import BuildRequest
 from pip_lambda.tree.distributions import Distribution
 from pip_lambda.trim.steps import TrimResult
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 """Of the document :meth:`BuildResult.to_json` writes; bumped when a field is added, removed or changes meaning."""
 
 
@@ -111,6 +111,7 @@ def _distribution_json(dist: Distribution) -> Json:
         "dist_info": dist.dist_info,
         "files": list(dist.files),
         "size": dist.size,
+        "wheel_sha256": dist.wheel_sha256,
     }
 
 
@@ -122,9 +123,14 @@ def _distributions(value: Json) -> tuple[Distribution, ...]:
             dist_info=text(get(item, "dist_info")),
             files=texts(get(item, "files")),
             size=count(get(item, "size")),
+            wheel_sha256=_optional_sha256(get(item, "wheel_sha256")),
         )
         for item in items(value)
     )
+
+
+def _optional_sha256(value: Json) -> str | None:
+    return None if value is None else sha256_hex(value)
 
 
 def _zip(value: Json, output: Path) -> ZipResult:

@@ -39,8 +39,9 @@ from pip_lambda.cache.storage import (
 )
 from pip_lambda.pip.args import PipArgs
 from pip_lambda.pip.requirements import RequirementSet, files_looks
-from pip_lambda.pip.resolve import Pick, read_report, resolve
+from pip_lambda.pip.resolve import NotWheelFiles, read_report, resolve
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
+from pip_lambda.plan.selection import Selection, Wheel
 from pip_lambda.tree.paths import confined
 from pip_lambda.tree.records import read_record
 
@@ -89,10 +90,8 @@ def _member(row: Json) -> Member:
     return Member(sha256_hex(values[0]), count(values[1]), flag(values[2]))
 
 
-def _usable(root: Path, pick: Pick) -> bool:
+def _usable(root: Path, pick: Wheel) -> bool:
     """True when the store holds ``pick`` whole; a damaged entry is removed, so it can be unpacked again."""
-    if pick.sha256 is None:
-        return False
     if read_manifest(root, pick.sha256) is not None:
         return True
     folder = entry_folder(root, pick.sha256)
@@ -107,14 +106,14 @@ def _fill_options(pip_args: PipArgs, found: RequirementSet, scratch: Path) -> li
     return [*pip_args.without_requirements(), *files_looks(found, scratch)]
 
 
-def _pin(pick: Pick) -> str:
+def _pin(pick: Wheel) -> str:
     """The file pip chose, by URL when it is known in full: pip then fetches no index page again."""
     by_url = pick.direct or (pick.url.startswith(("https://", "http://", "file://")) and "***@" not in pick.url)
     spec = f"{pick.name} @ {pick.url}" if by_url else f"{pick.name}=={pick.version}"
     return f"{spec} --hash=sha256:{pick.sha256}"
 
 
-def _claims(site: Path, picks: Sequence[Pick]) -> dict[str, list[str]]:
+def _claims(site: Path, picks: Sequence[Wheel]) -> dict[str, list[str]]:
     """sha256 of each wheel → the files it owns in ``site``; StoreMiss when the split is not exact."""
     by_name = {pick.name: pick for pick in picks}
     from packaging.utils import canonicalize_name
@@ -123,7 +122,7 @@ def _claims(site: Path, picks: Sequence[Pick]) -> dict[str, list[str]]:
     owner: dict[str, str] = {}
     for dist_info in site.glob("*.dist-info"):
         pick = by_name.get(canonicalize_name(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]))
-        if pick is None or pick.sha256 is None:
+        if pick is None:
             raise StoreMiss(f"{dist_info.name} is not in pip's resolution")
         files = list(read_record(dist_info).paths)
         for path in files:
@@ -155,10 +154,8 @@ def _publish_entry(root: Path, sha256: str, site: Path, files: Sequence[str], ad
         added.append(sha256)
 
 
-def fill(root: Path, request: CacheRequest, picks: Sequence[Pick], found: RequirementSet, added: list[str]) -> None:
+def fill(root: Path, request: CacheRequest, picks: Sequence[Wheel], found: RequirementSet, added: list[str]) -> None:
     """Unpack, with pip, every picked wheel the store does not have yet; ``added`` gets their sha256."""
-    if any(pick.sha256 is None for pick in picks):
-        raise StoreMiss("a distribution comes from a folder or a VCS checkout, without a wheel hash")
     missing = [pick for pick in picks if not _usable(root, pick)]
     if not missing:
         return
@@ -180,7 +177,7 @@ def is_empty(root: Path) -> bool:
     return not folder.is_dir() or not any(not item.name.startswith(".tmp-") for item in folder.iterdir())
 
 
-def resolve_or_install(root: Path, request: CacheRequest, added: list[str]) -> tuple[Pick, ...]:
+def resolve_or_install(root: Path, request: CacheRequest, added: list[str]) -> Selection:
     """pip's resolution; on an empty store, got from one real install that also fills the store.
 
     With nothing to reuse, a dry run followed by an install would ask the index
@@ -188,7 +185,10 @@ def resolve_or_install(root: Path, request: CacheRequest, added: list[str]) -> t
     unpacks in a single pass, as the manual method does.
     """
     if not is_empty(root):
-        return resolve(request.target, request.pip_args)
+        try:
+            return resolve(request.target, request.pip_args)
+        except NotWheelFiles as why:
+            raise StoreMiss(str(why)) from None
     (root / "wheels").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".tmp-fill-", dir=root / "wheels") as scratch:
         report, site = Path(scratch, "report.json"), Path(scratch, "site")
@@ -196,19 +196,19 @@ def resolve_or_install(root: Path, request: CacheRequest, added: list[str]) -> t
         command = install_command(request.target, site, extra, request.pip_args.platforms)
         log.info("installing for %s with pip", request.target)
         run_pip(command, pip_environment(request.target), stream=request.verbose)
-        picks = read_report(report)
-        if any(pick.sha256 is None for pick in picks):
-            raise StoreMiss("a distribution comes from a folder or a VCS checkout, without a wheel hash")
-        for sha256, files in _claims(site, picks).items():
+        try:
+            selection = read_report(report)
+        except NotWheelFiles as why:
+            raise StoreMiss(str(why)) from None
+        for sha256, files in _claims(site, selection.wheels).items():
             if read_manifest(root, sha256) is None:
                 _publish_entry(root, sha256, site, files, added)
-    return picks
+    return selection
 
 
-def assemble(root: Path, picks: Sequence[Pick], site: Path) -> None:
+def assemble(root: Path, picks: Sequence[Wheel], site: Path) -> None:
     """Copy the picked distributions from the store into ``site``, each file checked against the manifest."""
     for pick in picks:
-        assert pick.sha256 is not None
         folder = entry_folder(root, pick.sha256)
         manifest = read_manifest(root, pick.sha256)
         if manifest is None:

@@ -30,6 +30,8 @@ class Distribution:
     """Paths relative to the site folder, each confined to it."""
     size: int
     """Bytes of the listed files that exist."""
+    wheel_sha256: str | None = None
+    """Of the wheel file it was installed from, when the build knows it (the wheel store records it)."""
 
     @property
     def key(self) -> str:
