@@ -12,6 +12,9 @@ but never written.
 Errors are one line each: a file that is not a zip, a damaged, encrypted or
 unsupported one is a UsageError (exit 2); a name that leaves the root an
 UnsafePathError (exit 6); too many bytes a SizeLimitError (exit 5).
+
+:func:`raw_members` says where each member's compressed bytes lie, so that the
+zip writer can copy them into another zip without compressing them again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from pip_lambda.errors import EnvironmentProblem, SizeLimitError, UnsafePathError, UsageError
 from pip_lambda.plan.limits import UNZIPPED_LIMIT
@@ -42,6 +46,11 @@ SUPPORTED_METHODS = {
     zipfile.ZIP_LZMA: "lzma",
 }
 _OTHER_METHODS = {9: "deflate64", 93: "zstd", 95: "xz", 96: "jpeg", 97: "wavpack", 98: "ppmd", 99: "AES-encrypted"}
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_LOCAL_SIGNATURE = 0x04034B50
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
+_ZIP64 = 0xFFFFFFFF
+_NO_LIMIT = 1 << 62
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error, NotImplementedError, RuntimeError)
 
 
@@ -66,6 +75,22 @@ class Member:
     """Permission bits from the Unix attributes (0 when the zip has none)."""
     index: int
     """Position in the central directory."""
+
+
+@dataclass(frozen=True)
+class RawMember:
+    """Where one member's compressed bytes lie in its zip, as its local header and the central directory agree."""
+
+    name: str
+    """The member's name in the zip."""
+    method: int
+    """0 stored, 8 deflated."""
+    crc: int
+    compressed_size: int
+    size: int
+    """Uncompressed bytes."""
+    offset: int
+    """Of the compressed bytes, from the start of the file."""
 
 
 class ZipReader:
@@ -148,6 +173,68 @@ class ZipReader:
 def open_zip(path: Path, *, limit: int = UNZIPPED_LIMIT) -> ZipReader:
     """Open ``path`` as a zip and check its central directory (see the module's documentation)."""
     return ZipReader(path, limit=limit)
+
+
+def raw_members(path: Path) -> dict[str, RawMember]:
+    """The files of the zip at ``path`` whose compressed bytes can be copied as they are, by name.
+
+    The zip is opened as :func:`open_zip` does (without the size limit: a wheel
+    may be larger than one function).  A member is left out, and is then
+    compressed again by whoever copies, when its local header disagrees with
+    the central directory (name, method, flags, crc, sizes, data descriptor),
+    when it is encrypted, ZIP64, compressed other than stored or deflated, or
+    when its bytes reach into the next member or the central directory.
+    """
+    with ZipReader(path, limit=_NO_LIMIT) as reader, path.open("rb") as handle:
+        spans: list[tuple[int, int, RawMember]] = []
+        for member in reader.members:
+            info = reader._infos[member.index]
+            located = _located(handle, info) if member.kind is Kind.FILE else None
+            if located is not None:
+                spans.append((info.header_offset, located[1], located[0]))
+        found: dict[str, RawMember] = {}
+        reach = reader._zip.start_dir
+        # From the central directory backwards: a member whose bytes reach past the next one's start is left out.
+        for start, end, raw in sorted(spans, key=lambda span: span[0], reverse=True):
+            if end <= reach:
+                found[raw.name] = raw
+            reach = min(reach, start)
+    return found
+
+
+def _located(handle: BinaryIO, info: zipfile.ZipInfo) -> tuple[RawMember, int] | None:
+    """The member of ``info`` and the end of its bytes (data descriptor included), if its local header agrees."""
+    if (
+        info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        or info.flag_bits & 0x1
+        or max(info.compress_size, info.file_size, info.header_offset) >= _ZIP64
+    ):
+        return None
+    handle.seek(info.header_offset)
+    header = handle.read(_LOCAL.size)
+    if len(header) != _LOCAL.size:
+        return None
+    signature, _, flags, method, _, _, crc, compressed, size, name_length, extra_length = _LOCAL.unpack(header)
+    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    if signature != _LOCAL_SIGNATURE or flags != info.flag_bits or method != info.compress_type:
+        return None
+    if handle.read(name_length) != name:
+        return None
+    offset = info.header_offset + _LOCAL.size + name_length + extra_length
+    end = offset + info.compress_size
+    declared = (info.CRC, info.compress_size, info.file_size)
+    if flags & 0x8:
+        # Sizes and crc follow the bytes, in a descriptor with or without its signature.
+        handle.seek(end)
+        descriptor = handle.read(16)
+        signed = descriptor[:4] == _DESCRIPTOR_SIGNATURE
+        values = struct.unpack("<III", descriptor[4:16] if signed else descriptor[:12]) if len(descriptor) == 16 else ()
+        if values != declared:
+            return None
+        end += 16 if signed else 12
+    elif (crc, compressed, size) != declared:
+        return None
+    return RawMember(info.filename, method, info.CRC, info.compress_size, info.file_size, offset), end
 
 
 def _open(path: Path) -> zipfile.ZipFile:
