@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from pip_lambda.archive.writer import collect_entries, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
-from pip_lambda.cache.storage import locked
+from pip_lambda.cache.store import StoredFile
 from pip_lambda.checks.verify import verify_build
-from pip_lambda.errors import PipFailedError, UsageError, from_os_error
-from pip_lambda.pip import failures
-from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arguments, read_pip_args
-from pip_lambda.pip.run import install_command, pip_environment, run_pip
-from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
+from pip_lambda.errors import UsageError, from_os_error
+from pip_lambda.install import install, own_store, with_wheels
+from pip_lambda.pip.requirements import RequirementSet, empty_warning, read_pip_args
 from pip_lambda.plan.limits import check_unzipped, zipped_warning
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.result import BuildResult, Reused
@@ -39,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def check_request(request: BuildRequest) -> RequirementSet:
     """Refuse bad input before anything is written."""
-    if not request.pip_args.has_requirements and not request.code:
+    if not request.pip_args.has_requirements and not request.code and request.selection is None:
         raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
     check_target(request.target_dir, allow_outside_project=request.allow_outside_project)
     if request.output is not None:
@@ -52,78 +48,6 @@ def check_request(request: BuildRequest) -> RequirementSet:
     if request.output is not None:
         zip_time()  # a bad SOURCE_DATE_EPOCH fails now, not after pip
     return found
-
-
-def _install(
-    request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, found: RequirementSet, added: list[str]
-) -> reuse.Plan:
-    """Assemble the site from the wheel store when possible, else let pip install everything.
-
-    Only a store miss falls back to pip: a pip failure is explained, never run again.  ``added``
-    gets the wheels this build adds to the store.
-    """
-    root, inputs = plan.root, plan.inputs
-    if root is not None and inputs is not None and not request.refresh:
-        try:
-            if plan.selection is None:
-                plan = replace(plan, selection=store.resolve_or_install(root, inputs.request, added))
-            assert plan.selection is not None
-            with locked(root):
-                store.fill(root, inputs.request, plan.selection.wheels, found, added)
-                store.assemble(root, plan.selection.wheels, site)
-            return plan
-        except (store.StoreMiss, OSError) as why:
-            log.debug("installing with pip directly: %s", why)
-            _empty(site)
-        except PipFailedError as failure:
-            _empty(site)
-            _install_with_pip(request, site, wheelhouse, found, failure)
-            return plan
-    _install_with_pip(request, site, wheelhouse, found)
-    return plan
-
-
-def _empty(site: Path) -> None:
-    for child in site.iterdir():
-        if child.name == MARKER:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-
-
-def _install_with_pip(
-    request: BuildRequest, site: Path, wheelhouse: Path, found: RequirementSet, failure: PipFailedError | None = None
-) -> None:
-    """pip install (unless ``failure`` says how it already failed); a failure is explained by one probe.
-
-    An sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip is run again.
-    """
-    environment = pip_environment(request.target)
-    passthrough = list(request.pip_args.passthrough)
-    built: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="pip-lambda-looks-") as scratch:
-        looks = looks_arguments(request.pip_args, found, Path(scratch))
-        while True:
-            if failure is None:
-                command = install_command(request.target, site, passthrough, request.pip_args.platforms)
-                log.info("installing for %s with pip", request.target)
-                try:
-                    run_pip(command, environment, stream=request.verbosity > 0)
-                    return
-                except PipFailedError as error:
-                    failure = error
-            explained = failures.explain(failure, request.target, looks, environment)
-            if not isinstance(explained, SdistOnlyError) or not allows(request.allow_sdist, explained.name):
-                raise explained from None
-            if explained.name in built:
-                raise explained from None
-            build_wheel(explained, request.target, looks, environment, wheelhouse, stream=request.verbosity > 0)
-            if not built:
-                passthrough += ["--find-links", str(wheelhouse)]
-            built.add(explained.name)
-            failure = None
 
 
 def build(request: BuildRequest) -> BuildResult:
@@ -179,19 +103,23 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
         warnings.append(empty)
     staging = create_staging(request.target_dir)
     new_zip = None
-    added: list[str] = []  # wheels this build adds to the store, removed again if it fails
+    added: list[str] = []  # wheels this build adds to the cache's store, removed again if it fails
+    own = own_store(request, plan)
+    root = Path(own.name) if own is not None else plan.root
     try:
         site = staging / "python" if request.layer else staging
         site.mkdir(exist_ok=True)
-        if request.pip_args.has_requirements:
-            with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                plan = _install(request, site, Path(wheelhouse), plan, found, added)
+        stored: dict[str, StoredFile] = {}
+        if request.pip_args.has_requirements or request.selection is not None:
+            assert root is not None
+            plan, stored = install(request, site, plan, found, root, added)
+            log.debug("%d files laid out from the wheel store", len(stored))
         timings["pip"] = time.perf_counter() - started
         warnings.extend(clean_site(site))
         add_code(request.code, site)
         trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
-        distributions = trimmed.distributions
+        distributions = with_wheels(trimmed.distributions, plan.selection)
         entries = collect_entries(staging, exclude=(MARKER,))
         unzipped = sum(entry.source.stat().st_size for entry in entries if entry.source is not None)
         check_unzipped(unzipped, distributions)
@@ -210,8 +138,11 @@ def _locked_build(request: BuildRequest, found: RequirementSet) -> BuildResult:
     except BaseException:
         with shielded():
             discard(staging, new_zip)
-            store.discard(plan.root, added)
+            store.discard(plan.root if own is None else None, added)
         raise
+    finally:
+        if own is not None:
+            own.cleanup()
     put_in_place(request.target_dir, staging, request.output, new_zip)
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)

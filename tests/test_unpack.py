@@ -191,3 +191,35 @@ def test_a_file_that_is_not_a_wheel_is_an_unpack_error(tmp_path):
     broken.write_bytes(b"not a zip")
     with pytest.raises(UnpackError):
         unpack(broken, tmp_path / "entry", "3.12")
+
+
+def test_record_rows_are_kept_as_pip_keeps_them(tmp_path):
+    """pip keeps the wheel's own rows (their hashes as written, rows of missing or escaping paths) and adds rows
+    without a hash for files the RECORD left out; the clean step then gives the same RECORD and the same warnings."""
+    dist_info = "oddrecord-1.0.dist-info"
+    members = {
+        "oddrecord/__init__.py": (b"x = 1\n", 0o644),
+        "oddrecord/unlisted.py": (b"", 0o644),
+        **metadata("oddrecord"),
+    }
+    rows = [
+        _record_line("oddrecord/__init__.py", b"x = 1\n").replace(",6", ","),  # no size
+        "oddrecord/missing.py,sha256=AAAA,3",
+        "../../../outside.txt,sha256=AAAA,3",
+        f"{dist_info}/METADATA,md5=not-checked,1",
+        f"{dist_info}/WHEEL,,",
+        f"{dist_info}/RECORD,,",
+    ]
+    wheel = tmp_path / "oddrecord-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, (data, _) in members.items():
+            archive.writestr(name, data)
+        archive.writestr(f"{dist_info}/RECORD", "\n".join(rows) + "\n")
+
+    files = assert_same_tree([wheel], tmp_path)
+
+    record = (tmp_path / "unpacked" / dist_info / "RECORD").read_text()
+    assert "oddrecord/unlisted.py,," in record
+    assert "md5=not-checked" in record
+    assert "outside" not in record and "missing" not in record
+    assert f"{dist_info}/RECORD" in files

@@ -52,9 +52,11 @@ class Plan:
     """The cache folder; None with --no-cache."""
     inputs: Inputs | None
     selection: Selection | None = None
-    """pip's resolution, when it was needed to decide."""
+    """The wheels the build installs, when known: pip's resolution, or what decided without it."""
     reused: BuildResult | None = None
     """The result of the earlier build, when it is reused (how: its ``reused`` field)."""
+    locked: bool = False
+    """The wheels were decided without pip's resolver (a selection, hashed requirements): the key alone decides."""
 
 
 def tree_fingerprint(folder: Path) -> str:
@@ -274,7 +276,9 @@ def remember(plan: Plan, result: BuildResult) -> None:
         return
     request = result.request
     installed = [dist.key + "==" + dist.version for dist in result.distributions]
-    pinned = is_pinned(plan.inputs.lines, request.pip_args.passthrough, installed) and not plan.inputs.remote_files
+    pinned = plan.locked or (
+        is_pinned(plan.inputs.lines, request.pip_args.passthrough, installed) and not plan.inputs.remote_files
+    )
     selection = plan.selection
     if not pinned and selection is None:
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pip_lambda.pip.args import PipArgs
+from pip_lambda.plan.selection import Selection
 from pip_lambda.plan.target import Target
 
 
@@ -63,3 +64,6 @@ class BuildRequest:
     """False with --no-cache: neither read nor write the build cache."""
     refresh: bool = False
     """--refresh: build from scratch with pip, then replace what the cache holds."""
+    selection: Selection | None = None
+    """The wheels to install, decided already (a lock file, the wheels functions share for a layer): pip neither
+    resolves nor reads requirements; it only downloads the wheels the store lacks.  ``pip_args`` still say where."""

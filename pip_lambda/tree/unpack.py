@@ -20,6 +20,7 @@ scripts whose ``#!python`` line was rewritten).  Member paths are confined by
 from __future__ import annotations
 
 import base64
+import csv
 import os
 import shutil
 import sys
@@ -28,14 +29,17 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import RecordEntry
+from installer.records import InvalidRecordEntry, RecordEntry
 from installer.sources import WheelFile
 from installer.utils import Scheme
+
+if TYPE_CHECKING:
+    from installer.scripts import ScriptSection
 
 from pip_lambda.tree.records import entry_for, write_record
 
@@ -60,38 +64,83 @@ class UnpackedFile:
 
 
 class _Destination(SchemeDictionaryDestination):
-    """installer's destination, noting which member each file comes from and writing RECORD in pip's order."""
+    """installer's destination, noting where each member went and writing RECORD as pip writes it."""
 
-    def __init__(self, schemes: dict[str, str]) -> None:
+    def __init__(self, schemes: dict[str, str], record_text: str) -> None:
         super().__init__(schemes, interpreter=sys.executable, script_kind="posix")
+        self.record_text = record_text
+        """The wheel's own RECORD."""
         self.written: dict[Path, tuple[RecordEntry, str | None]] = {}
-        """Absolute, normalised path → (its row, the member it is)."""
+        """Absolute, normalised path → (its row, the member it is byte for byte)."""
+        self.installed: dict[str, str] = {}
+        """Member name → its RECORD path (relative to the library folder), as pip maps them."""
+        self.changed: set[str] = set()
+        self.generated: list[str] = []
+
+    def _record_path(self, scheme: Scheme, path: str) -> str:
+        absolute = _normal(Path(self.scheme_dict[scheme], path))
+        return Path(os.path.relpath(absolute, self.scheme_dict["purelib"])).as_posix()
 
     def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+        folder = _normal(Path(self.scheme_dict[scheme]))
+        if not _normal(folder / path).is_relative_to(folder):  # installer checks it too, since 0.7
+            raise UnpackError(f"{path!r} would be written outside the {scheme} folder")
         entry = super().write_to_fs(scheme, path, stream, is_executable)
         member = stream.name if isinstance(stream, zipfile.ZipExtFile) else None
         self.written[_normal(Path(self.scheme_dict[scheme], path))] = (entry, member)
         return entry
 
+    def write_file(
+        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        where = self._record_path(scheme, os.fspath(path))
+        if isinstance(stream, zipfile.ZipExtFile):
+            self.installed[stream.name] = where
+            if scheme == "scripts" and stream.read(8) == b"#!python":  # installer rewrites that line, as pip does
+                self.changed.add(where)
+        else:
+            self.generated.append(where)  # INSTALLER
+        return super().write_file(scheme, path, stream, is_executable)
+
+    def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
+        entry = super().write_script(name, module, attr, section)
+        self.generated.append(self._record_path(Scheme("scripts"), entry.path))
+        return entry
+
     def finalize_installation(
         self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
     ) -> None:
-        """Write RECORD as pip does: every path relative to the RECORD's scheme, normalised, rows sorted as text."""
-        root = self.scheme_dict[scheme]
-        rows = sorted(
-            (
-                RecordEntry(
-                    Path(os.path.relpath(_normal(Path(self.scheme_dict[where], entry.path)), root)).as_posix(),
-                    entry.hash_,
-                    entry.size,
-                )
-                for where, entry in records
-            ),
-            key=lambda entry: (entry.path, str(entry.hash_ or ""), str(entry.size or "")),
-        )
-        record = Path(root, record_file_path)
-        write_record(record.parent, rows)
-        self.written[_normal(record)] = (entry_for(Path(root), record_file_path), None)
+        """Write RECORD as pip does (``get_csv_rows_for_installed``): the wheel's own rows, their paths mapped and
+        their hashes kept unless the file changed, then rows for generated files and for files the wheel's RECORD
+        left out (without a hash), sorted.  A row no RECORD reader accepts is dropped, as the clean step drops it."""
+        computed = {self._record_path(where, entry.path): entry for where, entry in records}
+        installed = dict(self.installed)
+        rows: list[tuple[str, str, str]] = []
+        for row in csv.reader(self.record_text.splitlines()):
+            if not row:
+                continue
+            path = installed.pop(row[0], row[0])
+            if path in self.changed:
+                rows.append(_computed(path, computed))
+            else:
+                rows.append((path, row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else ""))
+        rows += [_computed(path, computed) for path in self.generated]
+        rows += [(path, "", "") for path in installed.values()]
+        record = Path(self.scheme_dict[scheme], record_file_path)
+        write_record(record.parent, [entry for row in sorted(rows) if (entry := _entry(row)) is not None])
+        self.written[_normal(record)] = (entry_for(record.parent, record.name), None)
+
+
+def _computed(path: str, computed: dict[str, RecordEntry]) -> tuple[str, str, str]:
+    entry = computed[path]
+    return path, str(entry.hash_ or ""), str(entry.size if entry.size is not None else "")
+
+
+def _entry(row: tuple[str, str, str]) -> RecordEntry | None:
+    try:
+        return RecordEntry.from_elements(*row)
+    except InvalidRecordEntry:
+        return None
 
 
 def unpack(wheel: Path, destination: Path, python_version: str) -> dict[str, UnpackedFile]:
@@ -125,9 +174,9 @@ def _install(wheel: Path, home: Path, python_version: str) -> dict[Path, tuple[R
         "data": str(home),
         "headers": str(headers),
     }
-    destination = _Destination(schemes)
     try:
         with WheelFile.open(wheel) as source:
+            destination = _Destination(schemes, source.read_dist_info("RECORD"))
             install(source, destination, _METADATA)
     except (InstallerError, ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
         raise UnpackError(f"{wheel.name}: {error}") from None
