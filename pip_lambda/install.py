@@ -25,6 +25,7 @@ from pip_lambda.cache.request import CacheRequest
 from pip_lambda.cache.storage import locked as shared_lock
 from pip_lambda.cache.store import StoredFile, StoredWheel, StoreMiss
 from pip_lambda.errors import PipFailedError
+from pip_lambda.lock.install import with_built_sdists
 from pip_lambda.pip import failures
 from pip_lambda.pip.fetch import pin
 from pip_lambda.pip.requirements import RequirementSet, looks_arguments
@@ -54,6 +55,7 @@ def install(
     pip asked again.  ``added`` gets the wheels this build adds to the store.
     """
     with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
+        request = with_built_sdists(request, found, Path(wheelhouse))
         return _install(request, site, Path(wheelhouse), plan, found, root, added)
 
 

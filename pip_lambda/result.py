@@ -11,12 +11,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pip_lambda.archive.writer import ZipResult
+from pip_lambda.archive.writer import Member, ZipResult
 from pip_lambda.cache.jsondata import (
     Json,
     Malformed,
     count,
+    flag,
     items,
     mapping,
     number,
@@ -27,8 +29,12 @@ from pip_lambda.cache.jsondata import (
 from pip_lambda.cache.jsondata import field as get
 from pip_lambda.checks.findings import Finding, Level
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.report.size import SizeAnalysis
 from pip_lambda.tree.distributions import Distribution
 from pip_lambda.trim.steps import TrimResult
+
+if TYPE_CHECKING:
+    from pip_lambda.plan.layers import Layer
 
 JSON_VERSION = 2
 """Of the document :meth:`BuildResult.to_json` writes; bumped when a field is added, removed or changes meaning."""
@@ -59,9 +65,19 @@ class BuildResult:
     findings: tuple[Finding, ...] = ()
     """What verification found short of an error (errors fail the build)."""
     reused: Reused = Reused.NO
+    layers: tuple[Layer, ...] = ()
+    """The --with-layer zips, as this run read them (each build reads them again, so they are not in the JSON form)."""
+
+    @property
+    def unzipped_with_layers(self) -> int:
+        """What Lambda counts against its unzipped limit: the package and the layers it is deployed with."""
+        return self.unzipped_size + sum(layer.unzipped_size for layer in self.layers)
+
+    size: SizeAnalysis | None = None
+    """Why the package is as big as it is (report/size.py); every build makes one."""
 
     def to_json(self) -> dict[str, Json]:
-        """Every field but the request (the caller has its own) as JSON; the zip's path is the request's output."""
+        """Every field but the request (the caller has its own) and the layers as JSON; the zip's path is the request's output."""
         return {
             "version": JSON_VERSION,
             "distributions": [_distribution_json(dist) for dist in self.distributions],
@@ -69,12 +85,21 @@ class BuildResult:
             "unzipped_size": self.unzipped_size,
             "zip": None
             if self.zip is None
-            else {"sha256": self.zip.sha256, "size": self.zip.size, "entries": self.zip.entries},
+            else {
+                "sha256": self.zip.sha256,
+                "size": self.zip.size,
+                "entries": self.zip.entries,
+                "members": [
+                    [member.name, member.size, member.crc, member.compressed, member.executable]
+                    for member in self.zip.members
+                ],
+            },
             "warnings": list(self.warnings),
             "timings": dict(self.timings),
             "trim": None if self.trim is None else _trim_json(self.trim),
             "findings": [_finding_json(finding) for finding in self.findings],
             "reused": self.reused.value,
+            "size": None if self.size is None else self.size.to_json(),
         }
 
     @classmethod
@@ -86,6 +111,7 @@ class BuildResult:
         if (zipped is None) != (request.output is None):
             raise Malformed("a result with a zip for a build without one, or the other way round")
         trimmed = get(document, "trim")
+        size = get(document, "size")
         try:
             reused = Reused(get(document, "reused"))
         except ValueError:
@@ -101,6 +127,7 @@ class BuildResult:
             trim=None if trimmed is None else _trim(trimmed),
             findings=tuple(_finding(item) for item in items(get(document, "findings"))),
             reused=reused,
+            size=None if size is None else SizeAnalysis.from_json(size),
         )
 
 
@@ -139,7 +166,16 @@ def _zip(value: Json, output: Path) -> ZipResult:
         sha256=sha256_hex(get(value, "sha256")),
         size=count(get(value, "size")),
         entries=count(get(value, "entries")),
+        members=tuple(_member(row) for row in items(get(value, "members"))),
     )
+
+
+def _member(row: Json) -> Member:
+    fields = items(row)
+    if len(fields) != 5:
+        raise Malformed(f"{row!r} is not a zip member")
+    name, size, crc, compressed, executable = fields
+    return Member(text(name), count(size), count(crc), count(compressed), flag(executable))
 
 
 def _trim_json(trim: TrimResult) -> Json:

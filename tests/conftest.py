@@ -545,3 +545,26 @@ def counted_pip() -> Iterator[list[list[str]]]:
     runner: PipRunner = counting
     with using_runner(runner):
         yield commands
+
+
+# --- lock files (pylock.toml) ------------------------------------------------------------------------------
+
+
+def lock_wheel(path: Path, base: Path) -> dict[str, object]:
+    """A wheel as a pylock.toml lists it: its path relative to the lock's folder and its sha256."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"name": path.name, "path": os.path.relpath(path, base), "hashes": {"sha256": digest}}
+
+
+def lock_package(name: str, version: str, *wheels: dict[str, object], **fields: object) -> dict[str, object]:
+    """One ``[[packages]]`` entry; ``fields`` are its other keys (marker, sdist, vcs…)."""
+    return {"name": name, "version": version, **fields, **({"wheels": list(wheels)} if wheels else {})}
+
+
+def write_pylock(folder: Path, packages: list[dict[str, object]], name: str = "pylock.toml", **top: object) -> Path:
+    """A pylock.toml in ``folder``; ``top`` sets other top-level keys (environments, extras…)."""
+    import tomli_w
+
+    path = folder / name
+    path.write_text(tomli_w.dumps({"lock-version": "1.0", "created-by": "tests", **top, "packages": packages}))
+    return path

@@ -259,7 +259,7 @@ CASES = [
     Case("code-holds-the-zip", ("--code", "dist", "-o", "dist/fn.zip"), EXIT_UNSAFE_PATH, "--code dist holds the zip dist/fn.zip",
          _folder("dist", "app.py")),
     Case("report-is-the-zip", ("--code", "app.py", "--report", "build/lambda.zip"), EXIT_UNSAFE_PATH,
-         "the report build/lambda.zip is also the zip's path"),
+         "the report build/lambda.zip is also the path of build/lambda.zip"),
     Case("report-inside-the-target", ("--code", "app.py", "--report", "build/lambda/report.json"), EXIT_UNSAFE_PATH,
          "the report build/lambda/report.json is inside the target folder build/lambda"),
     Case("report-is-a-folder", ("--code", "app.py", "--report", "build"), EXIT_UNSAFE_PATH, "the report build is a folder"),

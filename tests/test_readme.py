@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
 from conftest import interpreter_for
 
@@ -152,19 +151,27 @@ def test_tox_environment_builds_for_its_basepython(tmp_path, wheelhouse, network
     assert report["python"].startswith("3.12.")
 
 
-def test_pylock_toml_is_still_refused_by_pip_with_platform_flags(project, run, wheelhouse):
-    """The README says pip refuses platform flags with pylock.toml; this fails when pip stops refusing."""
-    import pip
+_TEST_TOKEN = re.compile(r"`(test_\w+\.py)?(?:::)?(test_\w+)?`")
 
-    if Version(pip.__version__) < Version("26.1"):
-        pytest.skip(f"pip {pip.__version__} reads no pylock.toml at all")
-    wheel = wheelhouse / "purepkg-1.0-py3-none-any.whl"
-    (project / "pylock.toml").write_text(
-        'lock-version = "1.0"\ncreated-by = "tests"\n\n[[packages]]\nname = "purepkg"\nversion = "1.0"\n\n'
-        f'[[packages.wheels]]\nname = "{wheel.name}"\npath = "{wheel}"\n'
-        f'hashes = {{sha256 = "{hashlib.sha256(wheel.read_bytes()).hexdigest()}"}}\n'
-    )
-    result = run("install", "--runtime", "python3.12", "--no-index", "-r", "pylock.toml")
-    assert result.exit_code == 1
-    assert "not supported when selecting requirements from 'pylock.toml'" in result.err
-    assert "checked with pip" in README.read_text()
+
+def _promised_tests() -> list[tuple[str, str]]:
+    """(file, test) for every test the README names, a bare name belonging to the file named before it."""
+    promised: list[tuple[str, str]] = []
+    for line in README.read_text("utf-8").splitlines():
+        current = None
+        for file, name in _TEST_TOKEN.findall(line):
+            current = file or current
+            if name and current:
+                promised.append((current, name))
+    return promised
+
+
+def test_every_test_the_readme_names_exists():
+    promised = _promised_tests()
+    assert len(promised) > 40
+    missing = []
+    for file, name in promised:
+        path = ROOT / "tests" / file
+        if not path.is_file() or not re.search(rf"^(async )?def {name}\(", path.read_text("utf-8"), re.M):
+            missing.append(f"{file}::{name}")
+    assert not missing, f"the README names tests that do not exist: {missing}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import zipfile
+import zlib
 
 import jsonschema
 import pytest
@@ -100,3 +102,56 @@ def test_verify_warnings_are_findings_in_the_report_also_when_the_build_is_reuse
     assert reports[0] == reports[1]
     (finding,) = reports[0]
     assert (finding["level"], finding["distribution"]) == ("warning", "botocore==1.35.0")
+
+
+@pytest.mark.usefixtures("fake_pip")
+@pytest.mark.parametrize("zipped", [True, False])
+def test_members_list_every_file_with_the_crc_and_sizes_the_zip_holds(project, run, offline, zipped):
+    (project / "run.sh").write_text("#!/bin/sh\n")
+    (project / "run.sh").chmod(0o755)
+    extra = () if zipped else ("--no-zip",)
+    result = run(
+        "install", "--runtime", "python3.12", *offline, "purepkg", "--code", "run.sh", *extra, "--report", "r.json"
+    )
+    assert result.exit_code == 0, result.err
+    report = json.loads((project / "r.json").read_text())
+    validate(report)
+    members = {member["path"]: member for member in report["builds"][0]["members"]}
+    tree = project / "build/lambda"
+    files = {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file() and p.name != ".pip-lambda-target"}
+    assert set(members) == files
+    assert members["run.sh"]["executable"] and not members["purepkg/__init__.py"]["executable"]
+    if zipped:
+        with zipfile.ZipFile(project / "build/lambda.zip") as archive:
+            for info in archive.infolist():
+                if not info.is_dir():
+                    member = members[info.filename]
+                    assert (member["size"], member["crc32"]) == (info.file_size, f"{info.CRC:08x}")
+                    assert member["compressed_size"] == info.compress_size
+    else:
+        member = members["purepkg/__init__.py"]
+        data = (tree / "purepkg/__init__.py").read_bytes()
+        assert (member["size"], member["crc32"], member["compressed_size"]) == (
+            len(data),
+            f"{zlib.crc32(data):08x}",
+            None,
+        )
+
+
+def test_the_size_analysis_is_in_the_report_and_its_schema_describes_every_field(project, run, offline):
+    (project / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    result = run("install", "--runtime", "python3.12", *offline, "purepkg", "--code", "app.py", "--report", "r.json")
+    assert result.exit_code == 0, result.err
+    report = json.loads((project / "r.json").read_text())
+    validate(report)
+    size = report["builds"][0]["size"]
+    described = schema()["$defs"]["size"]
+    assert set(described["required"]) == set(described["properties"]) == set(size)
+    part = described["properties"]["parts"]["items"]
+    assert all(set(part["required"]) == set(part["properties"]) == set(item) for item in size["parts"])
+    purepkg, code = size["parts"]
+    assert (purepkg["name"], purepkg["chain"], purepkg["requested"]) == ("purepkg", ["purepkg"], True)
+    assert (code["name"], code["version"], code["chain"]) == ("(your code)", None, None)
+    del size["parts"][0]["chain"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(report)

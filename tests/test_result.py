@@ -18,6 +18,7 @@ from pip_lambda.pip.args import parse_pip_args
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
+from pip_lambda.report.size import Chains, Folder, LargeFile, Part, SizeAnalysis
 from pip_lambda.report.summary import summary_lines
 from pip_lambda.result import JSON_VERSION, BuildResult, Reused
 from pip_lambda.tree.distributions import Distribution
@@ -27,6 +28,17 @@ TARGET = Target(get_runtime("python3.12"), Arch.X86_64)
 REQUEST = BuildRequest(TARGET, parse_pip_args(["purepkg"], TARGET), Path("build/lambda"), Path("build/lambda.zip"))
 PURE = Distribution("purepkg", "1.0", "purepkg-1.0.dist-info", ("purepkg/__init__.py", "bin/purepkg-cli"), 120)
 GONE = Distribution("boto3", "1.0", "boto3-1.0.dist-info", ("boto3/__init__.py",), 7)
+SIZE = SizeAnalysis(
+    1234,
+    999,
+    (
+        Part("purepkg", "1.0", 3, 120, 80, ("purepkg",), 0, True, (Folder("purepkg", 100),)),
+        Part("(your code)", None, 1, 14, 14, None),
+    ),
+    (LargeFile("purepkg/__init__.py", 100, 70, "purepkg"),),
+    Chains.REQUIREMENTS,
+    ("a note",),
+)
 
 
 def full_result() -> BuildResult:
@@ -42,6 +54,7 @@ def full_result() -> BuildResult:
         trim=TrimResult(2000, 1234, (("slim:tests", 700), ("compile", -34)), ("boto3==1.0",), (PURE,), ("trimmed",)),
         findings=(Finding(Level.WARNING, "wheel-tags", "purepkg==1.0", "purepkg/x.so", "why", "fix"),),
         reused=Reused.FROM_CACHE,
+        size=SIZE,
     )
 
 
@@ -51,13 +64,17 @@ def test_a_result_reads_back_equal_to_what_was_written():
     assert BuildResult.from_json(document, REQUEST) == result
 
 
-def test_every_field_but_the_request_is_spelled_out_in_the_document():
-    defaults = {field.name for field in dataclasses.fields(BuildResult)} - {"request"}
+INPUTS = {"request", "layers"}
+"""Fields the caller has on its own: the request, and the layers each build reads again."""
+
+
+def test_every_field_but_the_inputs_is_spelled_out_in_the_document():
+    defaults = {field.name for field in dataclasses.fields(BuildResult)} - INPUTS
     assert set(full_result().to_json()) == defaults | {"version"}
     assert all(
         getattr(full_result(), name) != field.default
         for field in dataclasses.fields(BuildResult)
-        if (name := field.name) != "request" and field.default is not dataclasses.MISSING
+        if (name := field.name) not in INPUTS and field.default is not dataclasses.MISSING
     ), "full_result() must set every field, or a field could go missing from the JSON unnoticed"
 
 

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from pip_lambda.cli.terminal import TerminalHandler, live_status, paint, table, use_colour
+from pip_lambda.cli.terminal import TerminalHandler, live_status, paint, use_colour
+from pip_lambda.report.text import table
 
 
 class FakeTerminal(io.StringIO):

@@ -21,7 +21,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,6 +105,20 @@ class ZipResult:
     sha256: str
     size: int
     entries: int
+    members: tuple[Member, ...] = field(default=(), compare=False, repr=False)
+    """Every file member as written, in the zip's order (folders are left out)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file in a written zip: what the size report and the JSON report say of it."""
+
+    name: str
+    size: int
+    crc: int
+    compressed: int
+    """Bytes of its data in the zip."""
+    executable: bool
 
 
 def _normal_mode(st_mode: int, is_dir: bool) -> int:
@@ -405,20 +419,24 @@ def write_temporary_zip(
     try:
         with open(descriptor, "wb") as handle:
             out = _HashingFile(handle)
-            _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
+            members = _write_members(out, entries, level, workers or default_workers(), dos_date, dos_time)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries))
+    return temporary, ZipResult(output, out.digest.hexdigest(), out.offset, len(entries), members)
 
 
 def _write_members(
     out: _HashingFile, entries: Sequence[Entry], level: int, workers: int, dos_date: int, dos_time: int
-) -> None:
+) -> tuple[Member, ...]:
+    """Write the members and the central directory; what each file member became."""
     central: list[bytes] = []
+    members: list[Member] = []
     for entry, packed in zip(entries, _packed_in_order(entries, level, workers)):
+        if entry.source is not None:
+            members.append(Member(entry.name, packed.size, packed.crc, len(packed.data), bool(entry.mode & 0o111)))
         name = entry.name.encode("utf-8")
         flags = 0 if entry.name.isascii() else _UTF8_FLAG
         if out.offset > _MAX_32 or len(packed.data) > _MAX_32:
@@ -436,3 +454,4 @@ def _write_members(
     count = len(central)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
     out.write(end + COMMENT)
+    return tuple(members)

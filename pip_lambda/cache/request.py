@@ -12,8 +12,9 @@ if TYPE_CHECKING:  # annotations only: the no-op rebuild imports this before any
     from pip_lambda.plan.request import BuildRequest
     from pip_lambda.plan.target import Target
 
-NOT_IN_KEY = frozenset({"target_dir", "output", "verbosity", "use_cache", "refresh"})
-"""Fields of the BuildRequest that say where the result goes or how chatty the build is, not what it contains."""
+NOT_IN_KEY = frozenset({"target_dir", "output", "verbosity", "use_cache", "refresh", "source"})
+"""Fields of the BuildRequest that say where the result goes, how chatty the build is or how its requirements
+were found (a lock's choice is keyed as the ``selection``), not what it contains."""
 _OWN_FIELDS = frozenset({"target", "pip_args"})
 
 

@@ -2,7 +2,9 @@
 
 Importing runs the packages' top-level code on this machine.  So the package
 is copied into a temporary tree with Lambda's paths (the function in
-``var/task``, a layer in ``opt``), made read-only, and imported by an
+``var/task``, a layer in ``opt``, the layers it is deployed with unpacked into
+``opt`` before it, each over the one before, as Lambda merges them), made
+read-only, and imported by an
 interpreter run with ``-I -B -S`` (no user site, no bytecode writes, no host
 site-packages) in an environment of its own: ``PATH``, ``LANG``,
 ``LD_LIBRARY_PATH`` as on Lambda, and an empty temporary ``HOME`` and
@@ -23,8 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pip_lambda.archive.reader import open_zip
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level
 from pip_lambda.errors import UsageError
+from pip_lambda.plan.layers import Layer, layer_sites
 from pip_lambda.plan.runtimes import runtime_provided
 from pip_lambda.plan.target import Target
 from pip_lambda.system.interpreters import find_interpreter
@@ -168,8 +172,12 @@ def run_import_test(
     *,
     handler: str | None = None,
     python: str | None = None,
+    layers: Sequence[Layer] = (),
 ) -> tuple[ImportStatus, list[Finding]]:
-    """Import ``modules`` ((module, distribution) pairs) and the handler; findings for each failure."""
+    """Import ``modules`` ((module, distribution) pairs) and the handler; findings for each failure.
+
+    ``layers`` are unpacked into ``opt`` first; a layer being tested goes over them, last.
+    """
     if handler and _handler_problem(handler):
         raise UsageError(str(_handler_problem(handler)), hint="give the handler as Lambda does, e.g. app.handler")
     command = interpreter_for(target, python)
@@ -185,28 +193,44 @@ def run_import_test(
     scratch = Path(tempfile.mkdtemp(prefix="pip-lambda-import-"))
     try:
         tree = scratch / "tree"
-        base = tree / ("opt" if layer else "var/task")
-        shutil.copytree(root, base, symlinks=True)
+        opt = tree / "opt"
+        for index, each in enumerate(layers):
+            _unpack(each, scratch / f"layer-{index}", opt)
+        base = opt if layer else tree / "var/task"
+        shutil.copytree(root, base, symlinks=True, dirs_exist_ok=True)
         paths = [str(base / site) if site else str(base) for site in sites]
+        library_path = [base / "lib"] if layer else [base, base / "lib"]
+        if layers and not layer:
+            paths += [str(opt / site) for site in layer_sites(target) if (opt / site).is_dir()]
+            library_path.append(opt / "lib")
         _make_read_only(tree)
         log.info("importing %d modules with %s", len(names), " ".join(command))
-        findings = _run(command, paths, names, handler, owners, target, base, _environment(scratch, base, layer))
+        environment = _environment(scratch, library_path)
+        findings = _run(command, paths, names, handler, owners, target, base, environment)
     finally:
         _make_writable(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
     return ImportStatus(True, tuple(command), tuple(names)), findings
 
 
-def _environment(scratch: Path, base: Path, layer: bool) -> dict[str, str]:
+def _unpack(layer: Layer, scratch: Path, opt: Path) -> None:
+    """Unpack a layer zip over what ``opt`` holds, as Lambda does (a file of a later layer replaces an earlier one's)."""
+    scratch.mkdir()
+    with open_zip(layer.path) as archive:
+        archive.extract(scratch)
+    shutil.copytree(scratch, opt, symlinks=True, dirs_exist_ok=True)
+    shutil.rmtree(scratch)
+
+
+def _environment(scratch: Path, library_path: Sequence[Path]) -> dict[str, str]:
     """What the interpreter sees: Lambda's library path, an empty HOME and TMPDIR, and nothing of this machine's."""
     home, temporary = scratch / "home", scratch / "tmp"
     home.mkdir()
     temporary.mkdir()
-    library_path = [str(base / "lib")] if layer else [str(base), str(base / "lib")]
     return {
         "PATH": os.environ.get("PATH", os.defpath),
         "LANG": "C.UTF-8",
-        "LD_LIBRARY_PATH": ":".join(library_path),
+        "LD_LIBRARY_PATH": ":".join(str(folder) for folder in library_path),
         "HOME": str(home),
         "TMPDIR": str(temporary),
     }

@@ -13,11 +13,15 @@ from pip_lambda.archive.reader import open_zip
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
 from pip_lambda.checks.smoketest import ImportStatus, run_import_test, site_modules, top_level_modules
 from pip_lambda.errors import UsageError, VerifyError
+from pip_lambda.plan.layers import Layer, layer_findings
 from pip_lambda.plan.request import VerifyOptions
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution, find_distributions
 
 log = logging.getLogger(__name__)
+
+OPT_LIB = "/opt/lib"
+"""Where Lambda's LD_LIBRARY_PATH finds the libraries of every layer."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,10 @@ class VerifyResult:
     files: int
     import_status: ImportStatus | None = None
     sites: tuple[str, ...] = field(default=())
+    size: int = 0
+    """Bytes of the package's files: what Lambda counts, with its layers, against the unzipped limit."""
+    layers: tuple[str, ...] = ()
+    """The layer zips it was verified with."""
 
     @property
     def ok(self) -> bool:
@@ -109,11 +117,15 @@ def verify_tree(
     layer: bool = False,
     options: VerifyOptions | None = None,
     distributions: Sequence[Distribution] = (),
+    layers: Sequence[Layer] = (),
 ) -> VerifyResult:
     """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``).
 
     ``distributions`` are the ones the build read before trimming: their file
-    lists stand in for RECORD files a trim step removed.
+    lists stand in for RECORD files a trim step removed.  ``layers`` are the
+    layers the package is deployed with: their libraries are found in
+    ``/opt/lib``, the import test sees them at ``/opt`` as Lambda does, and a
+    distribution both carry is a warning.
     """
     options = options or VerifyOptions()
     # pyelftools loads only when a tree is verified: a no-op rebuild stays fast.
@@ -141,9 +153,13 @@ def verify_tree(
             text = pth.read_text("utf-8", errors="replace")
             findings.extend(paths.check_pth(path, text, site, owners.get(path, NO_DISTRIBUTION)))
     findings.extend(sdk.check_sdk((dist, posixpath.join(site, dist.dist_info)) for dist, site in found))
+    findings.extend(layer_findings(layers, [dist for dist, _ in found], target, layer=layer))
     library_dirs = ("lib",) if layer else ("", "lib")
+    # The layers' libraries by their absolute paths: no file of the package can be named so.
+    provided = {f"{OPT_LIB}/{name}" for each in layers for name in each.libraries}
     package = binaries.Package(
-        frozenset(files), tuple(posixpath.normpath(folder) if folder else "" for folder in library_dirs)
+        frozenset(files) | provided,
+        tuple(posixpath.normpath(folder) if folder else "" for folder in library_dirs) + ((OPT_LIB,) if layers else ()),
     )
     for path in files:
         findings.extend(binaries.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
@@ -151,22 +167,30 @@ def verify_tree(
     if options.import_test:
         modules = _modules(root, sites, found)
         status, failures = run_import_test(
-            root, target, layer, sites, modules, handler=options.handler, python=options.python
+            root, target, layer, sites, modules, handler=options.handler, python=options.python, layers=layers
         )
         findings.extend(failures)
     log.debug("verified %d files of %d distributions: %s", len(files), len(found), counts(findings))
-    return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites))
+    size = sum((root / path).stat().st_size for path in files)
+    deployed = tuple(str(each.path) for each in layers)
+    return VerifyResult(tuple(findings), len(found), len(files), status, tuple(sites), size, deployed)
 
 
-def verify_path(path: Path, target: Target, layer: bool = False, options: VerifyOptions | None = None) -> VerifyResult:
+def verify_path(
+    path: Path,
+    target: Target,
+    layer: bool = False,
+    options: VerifyOptions | None = None,
+    layers: Sequence[Layer] = (),
+) -> VerifyResult:
     """Verify a zip file or a folder, built by any tool; a zip is read defensively (archive.reader)."""
     if path.is_dir():
-        return verify_tree(path, target, layer, options)
+        return verify_tree(path, target, layer, options, layers=layers)
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give the zip file or folder to verify")
     with open_zip(path) as archive, tempfile.TemporaryDirectory(prefix="pip-lambda-verify-") as scratch:
         archive.extract(Path(scratch))
-        return verify_tree(Path(scratch), target, layer, options)
+        return verify_tree(Path(scratch), target, layer, options, layers=layers)
 
 
 def verify_build(
@@ -175,15 +199,17 @@ def verify_build(
     layer: bool,
     options: VerifyOptions,
     distributions: Sequence[Distribution] = (),
+    layers: Sequence[Layer] = (),
 ) -> tuple[Finding, ...]:
     """The verification step of ``install``: raise VerifyError on errors, return the warnings.
 
-    ``distributions`` are those the trim step read while RECORD existed.
+    ``distributions`` are those the trim step read while RECORD existed.  The
+    warnings about ``layers`` come even with --no-verify: they are about what is deployed, not a check.
     """
     if not options.enabled:
-        return ()
+        return tuple(layer_findings(layers, distributions, target, layer=layer))
     log.info("verifying the package for %s", target)
-    result = verify_tree(site_root, target, layer, options, distributions)
+    result = verify_tree(site_root, target, layer, options, distributions, layers)
     if not result.ok:
         raise VerifyError(
             f"the package would not load on {target}: {counts(result.findings)}",
@@ -199,6 +225,7 @@ def summary(result: VerifyResult, path: Path, target: Target) -> str:
     if result.import_status is not None and result.import_status.ran:
         modules = plural(len(result.import_status.modules), "module")
         imported = f", import test of {modules} with {' '.join(result.import_status.interpreter)}"
+    where = f"{path} for {target}" + (f" with {', '.join(result.layers)}" if result.layers else "")
     if not result.findings:
-        return f"verify: no problems in {path} for {target} ({checked}{imported})"
-    return f"verify: {counts(result.findings)} in {path} for {target} ({checked}{imported})"
+        return f"verify: no problems in {where} ({checked}{imported})"
+    return f"verify: {counts(result.findings)} in {where} ({checked}{imported})"

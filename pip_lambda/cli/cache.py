@@ -7,10 +7,7 @@ from collections.abc import Sequence
 
 from pip_lambda.cache import storage as cache
 from pip_lambda.errors import UsageError
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_048_576:,.1f} MiB"
+from pip_lambda.report.text import human
 
 
 def cache_command(argv: Sequence[str]) -> list[str]:
@@ -35,18 +32,18 @@ def cache_command(argv: Sequence[str]) -> list[str]:
         sections = cache.summary(root)
         lines = [f"cache folder: {root} (set ${cache.CACHE_VARIABLE} to move it)"]
         lines += [
-            f"  {section + ':':9} {count:7,} items  {_mb(size):>12}" for section, (count, size) in sections.items()
+            f"  {section + ':':9} {count:7,} items  {human(size):>12}" for section, (count, size) in sections.items()
         ]
         total = sum(size for _, size in sections.values())
         lines.append(
-            f"  total:    {_mb(total):>27} (kept under {_mb(cache.max_size())}, least recently used pruned first)"
+            f"  total:    {human(total):>27} (kept under {human(cache.max_size())}, least recently used pruned first)"
         )
         return lines
     if options.action == "prune":
         limit = cache.parse_size(options.max_size, "--max-size") if options.max_size is not None else cache.max_size()
         removed, freed = cache.prune(root, limit)
-        return [f"removed {removed:,} items ({_mb(freed)}); the cache is now under {_mb(limit)}"]
-    return [f"deleted the cache at {root} ({_mb(cache.purge(root))})"]
+        return [f"removed {removed:,} items ({human(freed)}); the cache is now under {human(limit)}"]
+    return [f"deleted the cache at {root} ({human(cache.purge(root))})"]
 
 
 def run_cache(argv: Sequence[str]) -> int:

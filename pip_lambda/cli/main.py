@@ -11,8 +11,12 @@ from pathlib import Path
 
 from pip_lambda import __version__
 from pip_lambda.cli.cache import run_cache
+from pip_lambda.cli.diff import run_diff
 from pip_lambda.cli.help import TOP_HELP
 from pip_lambda.cli.install import run_build, run_install
+from pip_lambda.cli.lock import run_lock
+from pip_lambda.cli.sbom import run_sbom
+from pip_lambda.cli.size import run_size
 from pip_lambda.cli.terminal import end_status, paint, use_colour
 from pip_lambda.cli.verify import run_verify
 from pip_lambda.errors import PipLambdaError, UsageError
@@ -29,7 +33,11 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "install": run_install,
     "build": run_build,
     "verify": run_verify,
+    "size": run_size,
     "cache": run_cache,
+    "diff": run_diff,
+    "sbom": run_sbom,
+    "lock": run_lock,
 }
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TextIO
 
 from pip_lambda.system.redact import RedactingFilter
@@ -55,21 +55,6 @@ def live_status(stream: TextIO, environ: Mapping[str, str] | None = None) -> boo
 
 def paint(text: str, style: str, enabled: bool) -> str:
     return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if enabled and text else text
-
-
-def table(rows: Sequence[Sequence[str]], right: Sequence[int] = (), indent: str = "  ", gap: str = "  ") -> list[str]:
-    """Rows as aligned columns: the columns whose index is in ``right`` are right-aligned (numbers)."""
-    if not rows:
-        return []
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.rjust(width) if column in right else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths))
-        ]
-        lines.append((indent + gap.join(cells)).rstrip())
-    return lines
 
 
 class TerminalHandler(logging.Handler):

@@ -17,6 +17,8 @@ from pip_lambda.config.request import target_for
 from pip_lambda.config.sources import command_line_source, environment_source, settings_for
 from pip_lambda.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
 from pip_lambda.pipeline import settle_pending
+from pip_lambda.plan.layers import read_layers
+from pip_lambda.plan.limits import check_unzipped
 from pip_lambda.plan.request import VerifyOptions
 
 
@@ -50,11 +52,19 @@ def run_verify(argv: Sequence[str]) -> int:
         python=settings["python"].value or None,
     )
     settle_pending(path)
-    result = verify_path(path, target, bool(settings["layer"].value), options)
+    with_layers = [Path(layer) for layer in settings["with-layer"].value]
+    for layer in with_layers:
+        settle_pending(layer)
+    layers = read_layers(with_layers, target)
+    result = verify_path(path, target, bool(settings["layer"].value), options, layers)
     end_status()
+    if layers:
+        check_unzipped(result.size, (), layers)
     if namespace.json:
         about: dict[str, object] = {"path": str(path), "runtime": target.runtime.name, "arch": str(target.arch)}
         about.update(layer=bool(settings["layer"].value), distributions=result.distributions, files=result.files)
+        if layers:
+            about["with_layers"] = [{"path": str(each.path), "sha256": each.sha256} for each in layers]
         about["import_test"] = result.import_status.as_json() if result.import_status else None
         print(to_json(result.findings, **about))
         return EXIT_OK if result.ok else EXIT_VERIFY_FAILED

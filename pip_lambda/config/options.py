@@ -42,6 +42,15 @@ class Option:
         return self.kind in ("str", "list")
 
 
+WITH_LAYER = Option(
+    "with-layer",
+    "list",
+    "a layer zip the function is deployed with (repeatable, at most 5, in Lambda's order): the size limit counts "
+    "the function and its layers together, and verification sees them at /opt",
+    metavar="ZIP",
+    path=True,
+)
+
 INSTALL_OPTIONS: tuple[Option, ...] = (
     Option("runtime", "str", "Lambda runtime, e.g. python3.12 (default: this interpreter's version)", metavar="NAME"),
     Option("arch", "str", "x86_64 (alias amd64, the default) or arm64 (alias aarch64)", metavar="ARCH"),
@@ -57,12 +66,29 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "output", "str", "zip file to write (default: the target folder + .zip)", short="-o", metavar="ZIP", path=True
     ),
     Option("layer", "bool", "build a layer: everything under python/ in the zip"),
+    WITH_LAYER,
     Option(
         "code",
         "list",
         "function source file or folder to add at the package root (repeatable)",
         metavar="PATH",
         path=True,
+    ),
+    Option(
+        "lock",
+        "str",
+        "install exactly what a lock file chose for the target: pylock.toml or pylock.NAME.toml (extras as "
+        "pylock.toml[aws]), or a uv.lock or poetry.lock converted by uv or poetry (default without requirements: "
+        "pylock.lambda.toml, pylock.toml, uv.lock, poetry.lock, then requirements.txt of the project folder)",
+        metavar="FILE",
+        path=True,
+    ),
+    Option("extra", "list", "an extra of the lock file to install (repeatable)", metavar="NAME"),
+    Option(
+        "group",
+        "list",
+        "a dependency group of the lock file to install; without a lock, pip's --group (repeatable)",
+        metavar="NAME",
     ),
     Option("no-zip", "bool", "stop after the target folder; write no zip"),
     Option("no-cache", "bool", "neither reuse nor record builds in the cache (pip's own cache is untouched)"),
@@ -83,14 +109,33 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option(
+        "sbom",
+        "str",
+        "write a CycloneDX 1.6 JSON bill of materials of the package (needs pip install 'pip-lambda[sbom]')",
+        metavar="FILE",
+        path=True,
+    ),
+    Option(
         "name",
         "str",
         "build the named target [tool.pip-lambda.targets.NAME] of pyproject.toml or setup.cfg",
         metavar="NAME",
         configurable=False,
     ),
+    Option(
+        "shared-layer",
+        "str",
+        "build only: put every distribution that all the function targets install identically into one layer "
+        "target NAME (build/NAME.zip), leave it out of each function and verify each function with it",
+        metavar="NAME",
+    ),
     Option("no-verify", "bool", "skip verifying the package before it replaces the last one"),
-    Option("verify-import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    Option(
+        "verify-import",
+        "bool",
+        "also import every top-level module in an interpreter of the target's Python "
+        "(RUNS THE PACKAGES' IMPORT-TIME CODE on this machine, with an empty HOME and no credentials)",
+    ),
     Option(
         "handler",
         "str",
@@ -153,13 +198,62 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
         "bool",
         "accept a -t/--target outside the project folder (the nearest folder up with pyproject.toml, setup.cfg or .git)",
     ),
+    Option(
+        "size-report",
+        "str",
+        "write a self-contained HTML page of what takes the space: a treemap of the distributions and their largest "
+        "folders, coloured by the requirement that pulled them in",
+        metavar="FILE.html",
+        path=True,
+    ),
+    Option(
+        "container",
+        "str",
+        "instead of a zip, write a Lambda container-image build context to DIR: a Dockerfile FROM "
+        "public.ecr.aws/lambda/python for the target, and the verified tree (10 GB limit instead of 250 MB)",
+        metavar="DIR",
+        path=True,
+    ),
 )
+
+
+def install_option(name: str) -> Option:
+    """The option of ``install`` called ``name`` (other commands share it, and its key)."""
+    return next(option for option in INSTALL_OPTIONS if option.name == name)
+
+
+LOCK_OPTIONS: tuple[Option, ...] = (
+    install_option("runtime"),
+    install_option("arch"),
+    Option(
+        "output",
+        "str",
+        "the lock file to write, named pylock.toml or pylock.NAME.toml "
+        "(default: the configured lock when it is one, else pylock.toml)",
+        short="-o",
+        metavar="FILE",
+        configurable=False,
+    ),
+    Option("extra", "list", "also lock these optional dependencies of [project] (repeatable)", metavar="NAME"),
+    Option(
+        "group", "list", "also lock this dependency group of pyproject.toml (pip's --group; repeatable)", metavar="NAME"
+    ),
+    install_option("quiet"),
+    install_option("verbose"),
+)
+"""The options of ``pip-lambda lock``; runtime, arch, extra and group share their keys with ``install``."""
 
 VERIFY_OPTIONS: tuple[Option, ...] = (
     INSTALL_OPTIONS[0],
     INSTALL_OPTIONS[1],
     Option("layer", "bool", "PATH is a layer: its code is under python/"),
-    Option("import", "bool", "also import every top-level module in an interpreter of the target's Python"),
+    WITH_LAYER,
+    Option(
+        "import",
+        "bool",
+        "also import every top-level module in an interpreter of the target's Python "
+        "(RUNS THE PACKAGES' IMPORT-TIME CODE on this machine, with an empty HOME and no credentials)",
+    ),
     Option("handler", "str", "also import the handler, e.g. app.handler (implies --import)", metavar="MODULE.FUNCTION"),
     Option(
         "python",
@@ -168,6 +262,16 @@ VERIFY_OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option("json", "bool", "print the findings as JSON (schema in the README)"),
+    Option("quiet", "count", "less output (repeatable)", short="-q"),
+    Option("verbose", "count", "more output (repeatable)", short="-v"),
+)
+
+SIZE_OPTIONS: tuple[Option, ...] = (
+    Option("runtime", "str", "Lambda runtime whose markers decide the chains, e.g. python3.12", metavar="NAME"),
+    INSTALL_OPTIONS[1],
+    Option("layer", "bool", "PATH is a layer: its code is under python/ (default: detected)"),
+    Option("json", "bool", "print the analysis as JSON (schema pip-lambda-size, in the README)"),
+    Option("html", "str", "also write the treemap page to FILE.html", metavar="FILE.html", configurable=False),
     Option("quiet", "count", "less output (repeatable)", short="-q"),
     Option("verbose", "count", "more output (repeatable)", short="-v"),
 )

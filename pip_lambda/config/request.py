@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pip_lambda.config.sources import Setting, pip_arguments
 from pip_lambda.errors import UsageError
+from pip_lambda.lock.decide import Wanted, decide
 from pip_lambda.pip.args import parse_pip_args
 from pip_lambda.plan.request import BuildRequest, TrimOptions, VerifyOptions
 from pip_lambda.plan.runtimes import default_runtime, get_runtime
@@ -36,17 +37,21 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
     if notice:
         log.warning(notice)
     layer = bool(settings["layer"].value)
+    container = settings["container"].value
+    _check_container(settings)
     default_dir = f"build/{name}" if name else ("build/layer" if layer else "build/lambda")
-    target_dir = Path(settings["target"].value or default_dir)
+    target_dir = Path(container or settings["target"].value or default_dir)
     output = settings["output"].value or f"{target_dir}.zip"
     pip_tokens = pip_arguments(settings, pips)
     remember(pip_tokens)  # index URLs with tokens may come from the configuration too
+    decided = decide(pip_tokens, _wanted(settings, discover=name is None), target)
     return BuildRequest(
         target=target,
-        pip_args=parse_pip_args(pip_tokens, target),
+        pip_args=parse_pip_args(decided.pip_tokens, target),
         target_dir=target_dir,
-        output=None if settings["no-zip"].value else Path(output),
+        output=None if settings["no-zip"].value or container else Path(output),
         layer=layer,
+        with_layers=tuple(Path(path) for path in settings["with-layer"].value),
         code=tuple(Path(path) for path in settings["code"].value),
         verbosity=settings["verbose"].value - settings["quiet"].value,
         verify=VerifyOptions(
@@ -68,4 +73,35 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
         allow_outside_project=bool(settings["allow-outside-project"].value),
         use_cache=not settings["no-cache"].value,
         refresh=bool(settings["refresh"].value),
+        container=bool(container),
+        selection=decided.selection,
+        sdists=decided.sdists,
+        source=decided.source,
     )
+
+
+def _wanted(settings: Mapping[str, Setting], *, discover: bool) -> Wanted:
+    """What the settings ask of a lock file; a named target says what it installs, so nothing is looked for."""
+    return Wanted(
+        lock=settings["lock"].value or None,
+        extras=tuple(settings["extra"].value),
+        groups=tuple(settings["group"].value),
+        allow_sdist=tuple(settings["allow-sdist"].value),
+        discover=discover,
+        verbose=settings["verbose"].value - settings["quiet"].value > 0,
+    )
+
+
+def _check_container(settings: Mapping[str, Setting]) -> None:
+    """--container names where the package goes: neither a zip nor another folder, and never a layer."""
+    if not settings["container"].value:
+        return
+    hint = "a container image holds a function; build a layer as a zip (drop --container)"
+    if settings["layer"].value:
+        raise UsageError("a layer cannot be a container image: --container and --layer exclude each other", hint=hint)
+    for option, flag in (("target", "-t/--target"), ("output", "-o/--output")):
+        if settings[option].value:
+            raise UsageError(
+                f"--container DIR and {flag} both say where the package goes",
+                hint="give one of them: the tree is written to DIR/package, beside its Dockerfile",
+            )

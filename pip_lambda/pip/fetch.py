@@ -68,8 +68,9 @@ def pinned_arguments(passthrough: Sequence[str], found: RequirementSet, scratch:
 
 
 def pin(wheel: Wheel) -> str:
-    """A requirement line for exactly this file: by URL when it is known in full, so pip asks no index."""
-    by_url = wheel.direct or (wheel.url.startswith(("https://", "http://", "file://")) and "***@" not in wheel.url)
+    """A requirement line for exactly this file: by URL when it is known in full, so pip asks no index; by version
+    where the URL lost its credentials, so pip finds the file on its configured index with them."""
+    by_url = "***@" not in wheel.url and (wheel.direct or wheel.url.startswith(("https://", "http://", "file://")))
     spec = f"{wheel.name} @ {wheel.url}" if by_url else f"{wheel.name}=={wheel.version}"
     return f"{spec} --hash=sha256:{wheel.sha256}"
 
@@ -97,7 +98,7 @@ def fetch_pinned(
     destination = scratch / "wheels"
     pins = scratch / _PINS
     pins.write_text("".join(f"{line}\n" for line in lines), "utf-8")
-    arguments = [*pinned_arguments(passthrough, found, scratch), "--no-deps", "-r", str(pins)]
+    arguments = [*pinned_arguments(passthrough, found, scratch), "--no-deps", "--require-hashes", "-r", str(pins)]
     command = download_command(target, destination, arguments, platforms)
     log.info("downloading %d wheel(s) with pip", len(lines))
     run_pip(command, pip_environment(target), stream=stream)

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 class NotWheelFiles(Exception):
     """pip would install something that is not a wheel file with a known hash (a folder, a VCS checkout)."""
 
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(f"{name} {version} does not come from a wheel file with a known sha256")
+        self.name = name
+        self.version = version
+
 
 def _get(value: object, *names: str) -> object:
     """``value[name][name]…`` of pip's JSON report, None where a level is missing or not an object."""
@@ -46,7 +51,7 @@ def _wheel(item: object) -> Wheel:
         raise PipFailedError("pip's installation report names a distribution without a name or version")
     filename = unquote(posixpath.basename(urlsplit(url).path)) if isinstance(url, str) else ""
     if not isinstance(sha256, str) or not filename.endswith(".whl"):
-        raise NotWheelFiles(f"{name} {version} does not come from a wheel file with a known sha256")
+        raise NotWheelFiles(name, version)
     return Wheel(
         name=canonicalize_name(name),
         version=version,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pip_lambda.pip.args import PipArgs
 from pip_lambda.plan.selection import Selection
+from pip_lambda.plan.source import RequirementsSource, Sdist
 from pip_lambda.plan.target import Target
 
 
@@ -53,6 +54,8 @@ class BuildRequest:
     output: Path | None
     """None with --no-zip."""
     layer: bool = False
+    with_layers: tuple[Path, ...] = ()
+    """--with-layer: the layer zips the package is deployed with, in Lambda's order (counted and verified with it)."""
     code: tuple[Path, ...] = ()
     verbosity: int = 0
     verify: VerifyOptions = field(default_factory=VerifyOptions)
@@ -65,5 +68,11 @@ class BuildRequest:
     refresh: bool = False
     """--refresh: build from scratch with pip, then replace what the cache holds."""
     selection: Selection | None = None
-    """The wheels to install, decided already (a lock file, the wheels functions share for a layer): pip neither
-    resolves nor reads requirements; it only downloads the wheels the store lacks.  ``pip_args`` still say where."""
+    """The wheels a lock file chose for the target, installed instead of pip's resolution (None: pip resolves)."""
+    sdists: tuple[Sdist, ...] = ()
+    """Entries of the lock with only an sdist for the target, allowed by --allow-sdist: built on this machine."""
+    source: RequirementsSource | None = None
+    """The lock or requirements file pip-lambda read, found or converted, for the summary and the report."""
+    container: bool = False
+    """--container: ``target_dir`` is a Lambda container-image build context (a Dockerfile and the tree under
+    ``package/``) instead of a zip; ``output`` is then None."""

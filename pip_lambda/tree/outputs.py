@@ -1,21 +1,20 @@
-"""What a build writes besides its target, checked before anything runs: the zip and the report.
+"""What a build writes besides its target, checked before anything runs: the zip, the report, the SBOM
+and the size page.
 
-Neither may land inside the target (every build replaces it), on a folder or
-under a file, or on each other; and neither replaces a file pip-lambda did
-not write: an existing zip must carry pip-lambda's comment (or be an empty
-file), an existing report must be a pip-lambda report.
+None may land inside the target (every build replaces it), on a folder or
+under a file, or on another; and none replaces a file pip-lambda did not
+write: an existing zip must carry pip-lambda's comment (or be an empty file),
+an existing report, SBOM or page must be one pip-lambda wrote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pip_lambda.archive.writer import ZIP_MAGIC, written_by_pip_lambda
 from pip_lambda.errors import UnsafePathError
-
-_REPORT_START = b'{\n  "report_version":'
-"""How every report pip-lambda writes begins (report/document.py: indented JSON, report_version first)."""
 
 
 def check_output(output: Path, target: Path) -> None:
@@ -30,19 +29,49 @@ def check_output(output: Path, target: Path) -> None:
         )
 
 
-def check_report(report: Path, targets: Sequence[Path], outputs: Sequence[Path]) -> None:
-    """Refuse a report path that is a zip, inside a target, on a folder or under a file, or over a file that is no report."""
-    for output in outputs:
-        if report.resolve() == output.resolve():
+@dataclass(frozen=True)
+class SideOutput:
+    """A file a build writes besides the zip, and how pip-lambda recognises one it wrote itself."""
+
+    what: str
+    """How messages name it: ``the report``."""
+    option: str
+    """The option that names it: ``--report``."""
+    example: str
+    """A path of its own to suggest: ``build/report.json``."""
+    start: bytes = b""
+    """How every such file pip-lambda writes begins."""
+    contains: bytes = b""
+    """What every such file holds within its first ``look`` bytes (when its start is not fixed)."""
+    look: int = 0
+
+    def written_by_pip_lambda(self, path: Path) -> bool:
+        head = _start(path, max(len(self.start), self.look))
+        return head.startswith(self.start) and self.contains in head
+
+
+REPORT = SideOutput("the report", "--report", "build/report.json", start=b'{\n  "report_version":')
+"""report/document.py writes indented JSON, report_version first."""
+SBOM = SideOutput(
+    "the bill of materials", "--sbom", "build/sbom.cdx.json", contains=b'"bomFormat": "CycloneDX"', look=1 << 26
+)
+"""The CycloneDX library writes bomFormat near the end, so a whole SBOM of up to 64 MiB is searched."""
+
+
+def check_side_output(path: Path, kind: SideOutput, targets: Sequence[Path], others: Sequence[Path]) -> None:
+    """Refuse a path for ``kind`` that is one of the ``others`` (the zips, the report), inside a target, on a
+    folder or under a file, or over a file of that kind pip-lambda did not write."""
+    for other in others:
+        if path.resolve() == other.resolve():
             raise UnsafePathError(
-                f"the report {report} is also the zip's path",
-                hint="pass --report with a path of its own, such as build/report.json",
+                f"{kind.what} {path} is also the path of {other}",
+                hint=f"pass {kind.option} with a path of its own, such as {kind.example}",
             )
-    _check_place(report, "the report", "--report", targets)
-    if _holds_anything(report) and _start(report, len(_REPORT_START)) != _REPORT_START:
+    _check_place(path, kind.what, kind.option, targets)
+    if _holds_anything(path) and not kind.written_by_pip_lambda(path):
         raise UnsafePathError(
-            f"refusing to replace {report}: it is not a report pip-lambda wrote",
-            hint="pass --report with another path, or move that file away if it may be replaced",
+            f"refusing to replace {path}: it is not {kind.what.replace('the ', 'a ', 1)} pip-lambda wrote",
+            hint=f"pass {kind.option} with another path, or move that file away if it may be replaced",
         )
 
 

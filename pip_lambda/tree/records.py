@@ -75,11 +75,16 @@ def read_record(dist_info: Path) -> Record:
     record = dist_info / RECORD
     if not record.is_file():
         return Record(())
+    return parse_record(record.read_text("utf-8", errors="replace"), str(record))
+
+
+def parse_record(text: str, origin: str) -> Record:
+    """The rows of a RECORD's text (``origin`` names it in the log); malformed rows are dropped."""
     entries: list[RecordEntry] = []
     escaping: list[str] = []
     headers: list[str] = []
-    for line in record.read_text("utf-8", errors="replace").split("\n"):
-        entry = _parse(line.rstrip("\r"), record)
+    for line in text.split("\n"):
+        entry = _parse(line.rstrip("\r"), origin)
         if entry is None:
             continue
         path = target_scheme_path(entry.path)
@@ -92,14 +97,14 @@ def read_record(dist_info: Path) -> Record:
     return Record(tuple(entries), tuple(escaping), tuple(headers))
 
 
-def _parse(line: str, record: Path) -> RecordEntry | None:
+def _parse(line: str, origin: str) -> RecordEntry | None:
     if not line:
         return None
     try:
         for path, hash_, size in parse_record_file([line]):
             return RecordEntry.from_elements(path, hash_, size)
     except (InvalidRecordEntry, csv.Error) as error:
-        log.debug("%s: ignoring malformed row %r: %s", record, line, error)
+        log.debug("%s: ignoring malformed row %r: %s", origin, line, error)
     return None
 
 
