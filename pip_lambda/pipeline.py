@@ -11,6 +11,7 @@ from pathlib import Path
 from pip_lambda.archive import container
 from pip_lambda.archive.writer import ZipResult, collect_entries, write_temporary_zip, zip_time
 from pip_lambda.cache import reuse, store
+from pip_lambda.cache.elfinfo import KnownElf
 from pip_lambda.cache.store import StoredFile
 from pip_lambda.checks.verify import verify_build
 from pip_lambda.errors import UsageError, from_os_error
@@ -142,7 +143,9 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
         unzipped = sum(sizes.values())
         _check_size(request, unzipped, site, distributions, found, warnings, layers)
         root = site if request.container else staging
-        findings = verify_build(root, request.target, request.layer, request.verify, distributions, layers)
+        elf = KnownElf(stored, site, _prefix(root, site), keep=own is None)
+        findings = verify_build(root, request.target, request.layer, request.verify, distributions, layers, elf)
+        elf.save()
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
@@ -219,7 +222,7 @@ def _analysis(
     found: RequirementSet,
 ) -> SizeAnalysis:
     """Why the package is big; chains start at the requirements, or, for a lock (--no-deps), at what nothing requires."""
-    prefix = "" if site == staging else site.relative_to(staging).as_posix() + "/"
+    prefix = _prefix(staging, site)
     # A lock (or --no-deps) lists everything flat: chains then start at what nothing else requires.
     locked = request.pip_args.no_deps or request.selection is not None
     requested = None if locked else requested_names(found)
@@ -237,6 +240,11 @@ def _reused(earlier: BuildResult, plan: reuse.Plan, started: float, layers: tupl
     if result.reused is not Reused.UP_TO_DATE:
         reuse.remember(plan, result)
     return result
+
+
+def _prefix(root: Path, site: Path) -> str:
+    """The site's path from ``root`` (``python/`` for a layer), as verification names files."""
+    return "" if site == root else site.relative_to(root).as_posix() + "/"
 
 
 def _origin(request: BuildRequest) -> str:

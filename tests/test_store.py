@@ -10,12 +10,14 @@ import zlib
 from pathlib import Path
 
 import pytest
+from elf_samples import build_elf
 from test_strip import debug_library
 from test_unpack import metadata, write_wheel
 
 from pip_lambda import pipeline
-from pip_lambda.cache import store
+from pip_lambda.cache import jsondata, store
 from pip_lambda.cache.store import WHEEL_FILE
+from pip_lambda.checks import elf
 from pip_lambda.pip.args import parse_pip_args
 from pip_lambda.plan.request import BuildRequest, TrimOptions, VerifyOptions
 from pip_lambda.plan.runtimes import get_runtime
@@ -184,3 +186,85 @@ def test_no_cache_builds_from_a_store_of_its_own_and_leaves_the_cache_empty(proj
     assert not any(cache_root().iterdir())
     assert run(*argv).exit_code == 0
     assert sha256(project / "build/lambda.zip") == sha256(project / "fresh.zip")
+
+
+@pytest.fixture
+def counted_elf(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file the ELF reader parses."""
+    parsed: list[Path] = []
+    real = elf.read_elf
+
+    def counting(path: Path) -> elf.ElfInfo:
+        parsed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(elf, "read_elf", counting)
+    return parsed
+
+
+@pytest.fixture
+def elf_house(tmp_path: Path) -> Path:
+    """A wheel whose extension needs GLIBC_2.28: fine on python3.12 (glibc 2.34), too new for python3.11 (2.26)."""
+    house = tmp_path / "house"
+    house.mkdir()
+    library = build_elf(libraries=(("libc.so.6", ("GLIBC_2.2.5", "GLIBC_2.28")),))
+    tag = "cp311.cp312-abi3-manylinux_2_17_x86_64"
+    make_wheel(house, "elfpkg", tag=tag, files={"elfpkg/__init__.py": b"", "elfpkg/_demo.abi3.so": library})
+    return house
+
+
+def test_each_binary_from_the_store_is_parsed_once_ever_and_checked_for_each_target(
+    project, run, elf_house, counted_elf
+):
+    argv = ["install", "--no-index", "--find-links", str(elf_house), "elfpkg"]
+    assert run(*argv, "--runtime", "python3.12").exit_code == 0
+    assert [path.name for path in counted_elf] == ["_demo.abi3.so"]
+    counted_elf.clear()
+
+    (project / "app.py").write_text("def handler(event, context): return 1\n")
+    again = run(*argv, "--runtime", "python3.12", "--code", "app.py")  # another key: built again, from the store
+    older = run(*argv, "--runtime", "python3.11", "-t", "build/older", "-o", "build/older.zip")
+
+    assert again.exit_code == 0, again.err
+    assert older.exit_code == 4 and "needs glibc 2.28 (GLIBC_2.28)" in older.err  # the findings are the target's
+    assert counted_elf == []
+
+
+@pytest.mark.parametrize("damage", ["bit-flip", "wrong type, checksum redone"])
+def test_a_damaged_kept_elf_reading_is_parsed_again_never_trusted(project, run, elf_house, counted_elf, damage):
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", str(elf_house), "elfpkg"]
+    assert run(*argv).exit_code == 0
+    (kept,) = (cache_root() / "wheels").glob("*/.elfinfo.json")
+    if damage == "bit-flip":
+        data = bytearray(kept.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        kept.write_bytes(bytes(data))
+    else:  # a reading of the wrong shape that a buggy writer might sign: the version needs as a string
+        body = jsondata.read(kept, "elfinfo")
+        assert body is not None
+        for row in body["files"].values():
+            row[4] = "GLIBC_2.17"
+        jsondata.write(kept, "elfinfo", body)
+    counted_elf.clear()
+    (project / "app.py").write_text("def handler(event, context): return 1\n")
+
+    result = run(*argv, "--code", "app.py")  # another key: the package is built, the store lays it out
+
+    assert result.exit_code == 0, result.err
+    assert [path.name for path in counted_elf] == ["_demo.abi3.so"]
+    assert jsondata.read(kept, "elfinfo") is not None  # written again, whole
+
+
+def test_a_binary_a_trim_step_replaced_is_parsed_again(project, run, tmp_path, counted_elf):
+    house = tmp_path / "house"
+    house.mkdir()
+    make_wheel(
+        house, "native", tag="cp312-cp312-manylinux_2_17_x86_64", files={"native/_seven.so": debug_library(tmp_path)}
+    )
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", str(house), "native"]
+    assert run(*argv).exit_code == 0
+    counted_elf.clear()
+
+    assert run(*argv, "--strip", "-t", "build/stripped", "-o", "build/stripped.zip").exit_code == 0
+
+    assert [path.name for path in counted_elf] == ["_seven.so"]  # the stripped copy is not the store's file
