@@ -5,10 +5,11 @@ lines (no resolver), or from pip's resolution (cache/fill.py); whatever the
 store lacks is downloaded by one pip process and unpacked into it; the site is
 then laid out by hard links to the store's files (cache/store.py).  pip
 installs the site itself only where the store cannot lay it out: when two
-distributions provide the same file (pip's order decides which one wins), or
-when pip would install something that is not a wheel file with a hash.  With
---no-cache and --refresh the build has a store of its own, so every build
-lays its tree out the same way.
+distributions provide the same file (pip's order decides which one wins), when
+pip would install something that is not a wheel file with a hash (a folder or a
+VCS checkout named in pip's configuration), or a wheel installer cannot unpack
+(pip then says what is wrong with it).  With --no-cache and --refresh the
+build has a store of its own, so every build lays its tree out the same way.
 """
 
 from __future__ import annotations
