@@ -223,3 +223,16 @@ def test_record_rows_are_kept_as_pip_keeps_them(tmp_path):
     assert "md5=not-checked" in record
     assert "outside" not in record and "missing" not in record
     assert f"{dist_info}/RECORD" in files
+
+
+def test_bytecode_a_wheel_ships_is_left_out_as_the_clean_step_leaves_out_pip_s(tmp_path):
+    members = {
+        "cachedpkg/__init__.py": (b"", 0o644),
+        "cachedpkg/__pycache__/__init__.cpython-311.pyc": (b"host bytecode", 0o644),
+        **metadata("cachedpkg"),
+    }
+    wheel = write_wheel(tmp_path / "cachedpkg-1.0-py3-none-any.whl", members, "cachedpkg-1.0.dist-info")
+
+    files = assert_same_tree([wheel], tmp_path)  # no warning either: pytest turns warnings into errors
+
+    assert not [name for name in files if "__pycache__" in name]

@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -175,7 +176,10 @@ def _install(wheel: Path, home: Path, python_version: str) -> dict[Path, tuple[R
         "headers": str(headers),
     }
     try:
-        with WheelFile.open(wheel) as source:
+        with WheelFile.open(wheel) as source, warnings.catch_warnings():
+            # installer leaves out a wheel's __pycache__ files, with a warning; pip installs them and the clean
+            # step removes them (host bytecode): the same tree, and their RECORD rows dropped the same way.
+            warnings.filterwarnings("ignore", "Skip installing .*__pycache__", RuntimeWarning)
             destination = _Destination(schemes, source.read_dist_info("RECORD"))
             install(source, destination, _METADATA)
     except (InstallerError, ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
