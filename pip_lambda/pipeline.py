@@ -45,7 +45,7 @@ def check_request(request: BuildRequest) -> RequirementSet:
     """Refuse bad input before anything is written."""
     if not request.pip_args.has_requirements and not request.code and request.selection is None:
         raise UsageError("nothing to install", hint="give requirements, -r requirements.txt, or --code PATH")
-    check_target(request.target_dir, allow_outside_project=request.allow_outside_project)
+    check_target(request.target_dir, request.code, request.output)
     if request.output is not None:
         check_output(request.output, request.target_dir)
     found = with_locked_lines(read_pip_args(request.pip_args), request)

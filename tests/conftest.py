@@ -568,3 +568,11 @@ def write_pylock(folder: Path, packages: list[dict[str, object]], name: str = "p
     path = folder / name
     path.write_text(tomli_w.dumps({"lock-version": "1.0", "created-by": "tests", **top, "packages": packages}))
     return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test has pip-lambda's state folder (the folders it made, the build locks) of its own."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("PIP_LAMBDA_STATE_DIR", str(folder))
+    return folder

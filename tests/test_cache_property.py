@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pip_lambda.cache import jsondata
 from pip_lambda.cache.storage import MANIFEST
 from pip_lambda.cli.main import main
+from pip_lambda.system import state
 from pip_lambda.tree.staging import MARKER
 
 from conftest import make_wheel
@@ -141,9 +142,17 @@ def isolated(built: Built, tmp_path: Path) -> Iterator[Path]:
 
 
 def restore_project(built: Built) -> None:
-    """The project as the cached build left it, modification times included, so its stamp matches."""
+    """The project as the cached build left it, modification times included, so its stamp matches.
+
+    Its build folders are copies, new folders to the file system: pip-lambda's state records them as its
+    own, as it recorded the folders the build made.
+    """
     shutil.rmtree(built.project, ignore_errors=True)
     shutil.copytree(built.snapshot, built.project, symlinks=True)
+    for target in (built.project / "build/lambda", built.project / "build/fresh/lambda"):
+        found = state.identity(target)
+        if found is not None:
+            state.expect(target, state.Made(found, frozenset(os.listdir(target))))
 
 
 def undamaged(cache: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from pip_lambda.archive.contents import Contents, FileInfo, Installed, Source, read_contents
 from pip_lambda.archive.reader import ZipReader
-from pip_lambda.report.contents import Contents, FileInfo, Installed, Source, read_contents
 from pip_lambda.report.diff import compare, diff_json, diff_lines
 
 from conftest import make_wheel

@@ -334,7 +334,7 @@ def test_a_full_disk_while_zipping_keeps_the_last_good_zip(project, run, mount_t
     assert result.exit_code == EXIT_ENVIRONMENT
     assert "No space left on device" in result.err.rstrip().splitlines()[-1]
     assert (dist / "fn.zip").read_bytes() == before
-    assert sorted(path.name for path in dist.iterdir()) == [".fn.zip.pip-lambda.lock", "fn.zip"]
+    assert sorted(path.name for path in dist.iterdir()) == ["fn.zip"]
 
 
 def test_a_read_only_output_is_one_clear_line(project, run, mount_tmpfs):

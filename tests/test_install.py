@@ -228,12 +228,7 @@ def test_failed_build_keeps_the_last_good_zip_and_target(project, run, offline):
     assert run("install", "--runtime", "python3.12", *offline, "no-such-package").exit_code == EXIT_NO_WHEEL
     assert (project / "build/lambda.zip").read_bytes() == before
     assert installed(project) == {"purepkg"}
-    assert sorted(path.name for path in (project / "build").iterdir()) == [
-        ".lambda.pip-lambda.lock",
-        ".lambda.zip.pip-lambda.lock",
-        "lambda",
-        "lambda.zip",
-    ]
+    assert sorted(path.name for path in (project / "build").iterdir()) == ["lambda", "lambda.zip"]
 
 
 def test_missing_requirements_file(project, run):

@@ -9,12 +9,14 @@ through pip's own variables, which pip-lambda passes through to pip.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 _FENCE = re.compile(r"^```(\w+)[ \t]+readme-test=([\w-]+)(?:[ \t]+file=(\S+))?[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 NEEDS_NETWORK = {"tox"}
+OWN_TESTS = {"sam"}
+"""Scenarios whose tool runs in a test of their own (tests/test_sam.py runs the real ``sam build``)."""
 
 
 @dataclass
@@ -47,7 +51,25 @@ def scenarios() -> dict[str, Scenario]:
 
 
 def test_the_readme_has_a_tested_snippet_for_each_place_of_use():
-    assert {"cli", "config", "setup-cfg", "targets", "make", "tox", "report", "lock"} <= set(scenarios())
+    places = {
+        "cli",
+        "config",
+        "setup-cfg",
+        "targets",
+        "make",
+        "tox",
+        "report",
+        "lock",
+        "pylock",
+        "pylock-config",
+        "size",
+        "container",
+        "with-layer",
+        "diff",
+        "sbom",
+    }
+    deploy_tools = {"sam", "terraform", "cdk", "serverless"}
+    assert places | deploy_tools <= set(scenarios())
     assert all(scenario.scripts for scenario in scenarios().values())
 
 
@@ -90,7 +112,7 @@ def run_scripts(folder: Path, scenario: Scenario, environment: dict[str, str]) -
     return outputs
 
 
-OFFLINE_SCENARIOS = sorted(set(scenarios()) - NEEDS_NETWORK)
+OFFLINE_SCENARIOS = sorted(set(scenarios()) - NEEDS_NETWORK - OWN_TESTS)
 
 
 @pytest.mark.parametrize("name", OFFLINE_SCENARIOS)
@@ -99,7 +121,30 @@ def test_readme_snippet_runs(name, tmp_path, wheelhouse):
     folder = tmp_path / name
     prepare(folder, wheelhouse, scenario)
     run_scripts(folder, scenario, script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}))
-    assert list(folder.rglob("*.zip")), "the snippet built no zip"
+    built = list(folder.rglob("*.zip")) + list(folder.rglob("Dockerfile"))
+    assert built, "the snippet built no zip (nor a container image's build context)"
+
+
+@pytest.mark.parametrize("name", ["terraform", "cdk", "serverless"])
+def test_deploy_tools_get_zips_with_nothing_of_pip_lambdas_and_the_hash_they_compare(name, tmp_path, wheelhouse):
+    """Terraform's filebase64sha256 and the report's sha256_base64 agree; the CDK's asset hash is the report's sha256."""
+    scenario = scenarios()[name]
+    folder = tmp_path / name
+    prepare(folder, wheelhouse, scenario)
+    run_scripts(folder, scenario, script_environment({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)}))
+    build = folder / "build"
+    expected = ["lambda.zip"] if name == "cdk" else ["lambda.zip", "layer.zip"]
+    assert sorted(path.name for path in build.glob("*.zip")) == expected
+    assert not [path for path in folder.rglob("*") if "pip-lambda" in path.name]
+    for path in build.glob("*.zip"):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+        assert names and all(member.startswith("python/") for member in names) == (path.name == "layer.zip")
+    if (build / "report.json").exists():
+        zipped = json.loads((build / "report.json").read_text())["builds"][0]["outputs"]["zip"]
+        digest = hashlib.sha256((build / "lambda.zip").read_bytes()).digest()
+        assert zipped["sha256"] == digest.hex()
+        assert zipped["sha256_base64"] == base64.b64encode(digest).decode()  # Terraform's filebase64sha256
 
 
 def test_make_twice_has_nothing_to_do_the_second_time(tmp_path, wheelhouse):
@@ -123,25 +168,24 @@ def test_make_twice_has_nothing_to_do_the_second_time(tmp_path, wheelhouse):
 
 @pytest.mark.network
 def test_tox_environment_builds_for_its_basepython(tmp_path, wheelhouse, network):
+    """``deps = pip-lambda`` as written, before pip-lambda is on PyPI: the Install section's PIP_FIND_LINKS finds the wheel."""
     interpreter = interpreter_for("python3.12")
     scenario = scenarios()["tox"]
     assert "basepython = python3.12" in scenario.files["tox.ini"]
+    assert "deps = pip-lambda\n" in scenario.files["tox.ini"]
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = wheels.glob("pip_lambda-*.whl")
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text(f"pip-lambda=={wheel.name.split('-')[1]}\n")
     folder = tmp_path / "project"
     prepare(folder, wheelhouse, scenario)
     environment = script_environment(
         {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{Path(interpreter[0]).parent}{os.pathsep}{os.environ['PATH']}",
             "PIP_FIND_LINKS": str(wheels),
-            "PIP_CONSTRAINT": str(constraints),
+            # The function's own requirements come from the tests' offline wheelhouse, not from PyPI.
             "PIP_LAMBDA_PIP_ARGS": f"--no-index --find-links {wheelhouse}",
         }
     )

@@ -78,7 +78,10 @@ def package(project: Path) -> tuple[str, str]:
 
 
 def debris(project: Path) -> list[str]:
-    return sorted(path.name for path in (project / "build").iterdir() if ".pip-lambda-" in path.name)
+    """Anything of pip-lambda's beside the target and the zip (staging, retired, journal, locks) or inside the target."""
+    beside = [path.name for path in (project / "build").iterdir() if ".pip-lambda" in path.name]
+    inside = [f"lambda/{path.name}" for path in (project / "build" / "lambda").glob(".pip-lambda*")]
+    return sorted(beside + inside)
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
+from pip_lambda.archive.contents import Installed
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
-from pip_lambda.report.contents import Installed
 from pip_lambda.report.sbom import licences, requirements
 
 from conftest import make_wheel

@@ -6,13 +6,19 @@ import argparse
 from collections.abc import Sequence
 
 from pip_lambda.cache import storage as cache
+from pip_lambda.cli.help import CACHE_EPILOG
 from pip_lambda.errors import UsageError
 from pip_lambda.report.text import human
 
 
 def cache_command(argv: Sequence[str]) -> list[str]:
     """Run a cache action; the lines to print."""
-    parser = argparse.ArgumentParser(prog="pip-lambda cache", description="Manage pip-lambda's build cache.")
+    parser = argparse.ArgumentParser(
+        prog="pip-lambda cache",
+        description="Manage pip-lambda's build cache.",
+        epilog=CACHE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=("info", "prune", "purge", "dir"))
     parser.add_argument(
         "--max-size",

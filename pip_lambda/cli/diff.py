@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pip_lambda.archive.contents import read_contents
 from pip_lambda.cli.help import DIFF_EPILOG
 from pip_lambda.cli.terminal import configure_logging, end_status
 from pip_lambda.config.options import Option, build_parser
 from pip_lambda.errors import EXIT_OK, UsageError
 from pip_lambda.pipeline import settle_pending
-from pip_lambda.report.contents import read_contents
 from pip_lambda.report.diff import SHOWN_PER_DISTRIBUTION, compare, diff_json, diff_lines
 
 EXIT_DIFFERENT = 1
@@ -62,12 +60,8 @@ def run_diff(argv: Sequence[str]) -> int:
         sides.append(read_contents(path, namespace.name))
     diff = compare(*sides)
     end_status()
-    try:
-        if namespace.json:
-            print(json.dumps(diff_json(diff), indent=2))
-        elif namespace.quiet <= 0:
-            print("\n".join(diff_lines(diff, None if namespace.verbose > 0 else SHOWN_PER_DISTRIBUTION)))
-        sys.stdout.flush()
-    except BrokenPipeError:  # `pip-lambda diff A B | head`: the reader has seen enough; the exit code still tells
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if namespace.json:
+        print(json.dumps(diff_json(diff), indent=2))
+    elif namespace.quiet <= 0:
+        print("\n".join(diff_lines(diff, None if namespace.verbose > 0 else SHOWN_PER_DISTRIBUTION)))
     return EXIT_OK if diff.equal else EXIT_DIFFERENT

@@ -26,7 +26,10 @@ examples:
   # arm64 (Graviton) for python3.12, written where you want it
   pip-lambda install --runtime python3.12 --arch arm64 -r requirements.txt -o dist/fn-arm64.zip
 
-  # a lock file with hashes: pip installs exactly what it lists
+  # a lock file: exactly the wheels it chose for the target, resolving nothing
+  pip-lambda install --lock pylock.toml --code app.py
+
+  # requirements pinned with hashes: pip installs exactly what they list
   pip-lambda install --no-deps --require-hashes -r requirements.lock --code app.py
 
   # a function deployed with a layer: the size limit and the import test count the layer
@@ -72,11 +75,13 @@ examples:
 
 TOP_HELP = f"""\
 usage: pip-lambda install [options] [pip install arguments...]
+       pip-lambda build [options] [pip install arguments...]
        pip-lambda verify [options] PATH
        pip-lambda diff [options] OLD NEW
        pip-lambda sbom [options] PATH
        pip-lambda lock [options] [pip install arguments...]
        pip-lambda size [options] PATH
+       pip-lambda cache info|prune|purge
 
 Build an AWS Lambda deployment package (function or layer zip) with pip,
 correct for the Lambda runtime and architecture whatever machine runs it.
@@ -91,7 +96,14 @@ commands:
   sbom       write a CycloneDX bill of materials of a zip or folder built by any tool
   lock       write a pylock.toml resolved for a Lambda runtime, from any machine
 
-'pip-lambda COMMAND --help' lists the options of a command.  pip-lambda {__version__}
+'pip-lambda COMMAND --help' lists a command's options, with examples.  pip-lambda {__version__}
+
+examples:
+  pip-lambda install -r requirements.txt --code app.py                       # a function: build/lambda.zip
+  pip-lambda install --layer --runtime python3.13 -r requirements.txt        # a layer: build/layer.zip
+  pip-lambda install --runtime python3.12 --arch arm64 -r requirements.txt   # arm64 (Graviton)
+  pip-lambda install --lock pylock.toml --code app.py                        # exactly what a lock file chose
+  pip-lambda verify --runtime python3.12 build/lambda.zip                    # check any zip before it ships
 """
 
 
@@ -114,6 +126,16 @@ checks (each finding names the distribution, the file, the reason and the fix):
   layer-layout      (warning, --with-layer) a layer without python/, or for another Python
   layer-shadowing   (warning, --with-layer) a distribution in the package and a layer, or in two layers
   import            (--import) every top-level module imports in the target's Python
+
+examples:
+  # a zip built by any tool, for this interpreter's Python
+  pip-lambda verify build/lambda.zip
+
+  # for python3.12 on arm64, importing every module and the handler with a python3.12 interpreter
+  pip-lambda verify --runtime python3.12 --arch arm64 --handler app.handler dist/fn.zip
+
+  # a layer folder
+  pip-lambda verify --layer --runtime python3.13 build/layer
 
 exit codes: 0 no errors (warnings allowed), 4 errors found, 2 usage error or a zip that is
 damaged, encrypted or compressed with an unsupported method, 5 above Lambda's unzipped limit,
@@ -176,4 +198,15 @@ examples:
 
 exit codes: 0 done, 2 usage error or a PATH that is no zip, folder or report (or a damaged
 one), 6 a zip member named outside the zip.
+"""
+
+
+CACHE_EPILOG = """\
+The cache lives in the user cache folder; $PIP_LAMBDA_CACHE_DIR moves it, and it is kept
+under $PIP_LAMBDA_CACHE_MAX_SIZE (default 5G).
+
+examples:
+  pip-lambda cache info                 # where it is and what it holds
+  pip-lambda cache prune --max-size 1G  # trim to a size, least recently used first
+  pip-lambda cache purge                # delete it all
 """

@@ -52,7 +52,7 @@ def run_lock(argv: Sequence[str]) -> int:
     settings = settings_for(command_line, environment_source(os.environ), find_config(), None, resolved_options)
     configure_logging(settings["verbose"].value - settings["quiet"].value)
     log.debug("settings:\n%s", "\n".join(describe(settings)))
-    target = target_for(settings)
+    target = target_for(settings, "locking")
     output = _output(namespace.output, settings)
     tokens = pip_arguments(settings, pips)
     remember(tokens)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from pip_lambda import __version__
@@ -56,9 +58,60 @@ def one_line(text: str) -> str:
     )
 
 
+class _QuietStdout(io.TextIOWrapper):
+    """The standard output, gone quiet once its reader has left (``pip-lambda … | head``).
+
+    The command runs to its end (its report written, its exit code kept) and
+    what it still prints goes to the null device, as ``diff`` does.
+    """
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            _discard_stdout(self)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            _discard_stdout(self)
+
+
+def _discard_stdout(stream: io.TextIOWrapper) -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, stream.fileno())
+    os.close(null)
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """sys.stdout as a _QuietStdout over the same buffer while a command runs."""
+    original = sys.stdout
+    if not isinstance(original, io.TextIOWrapper):  # replaced by a caller that handles its own output
+        yield
+        return
+    original.flush()
+    quiet = _QuietStdout(
+        original.buffer, encoding=original.encoding, errors=original.errors, line_buffering=original.line_buffering
+    )
+    sys.stdout = quiet
+    try:
+        yield
+    finally:
+        quiet.flush()
+        quiet.detach()  # the buffer stays open: it is the original stream's
+        sys.stdout = original
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run pip-lambda with ``argv`` (default: the process arguments) and return the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    with _reader_may_leave():
+        return _run(list(sys.argv[1:] if argv is None else argv))
+
+
+def _run(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(TOP_HELP, end="")
         return 0 if args else 2

@@ -58,7 +58,7 @@ def run_sbom(argv: Sequence[str]) -> int:
     settings = settings_for(
         command_line_source(vars(namespace), SBOM_OPTIONS), environment_source(os.environ), find_config()
     )
-    target = target_for(settings)
+    target = target_for(settings, None)
     path = Path(namespace.path)
     if not path.exists():
         raise UsageError(f"{path} does not exist", hint="give a zip file or a folder")

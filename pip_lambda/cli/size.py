@@ -55,7 +55,7 @@ def run_size(argv: Sequence[str]) -> int:
     settings = settings_for(
         command_line_source(vars(namespace), SIZE_OPTIONS), environment_source(os.environ), find_config()
     )
-    target = target_for(settings)
+    target = target_for(settings, None)
     path = Path(namespace.path)
     page = Path(namespace.html) if namespace.html else None
     if page is not None:

@@ -86,6 +86,8 @@ class TerminalHandler(logging.Handler):
         return f"{paint(prefix, _LEVEL_STYLES.get(record.levelno, 'red'), self.colour)} {message}"
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.live and getattr(record, "progress", False):
+            return  # the spinner and its clock already show that the step goes on; progress lines are for logs
         try:
             self.flush()
             if self.live and record.levelno == logging.INFO:

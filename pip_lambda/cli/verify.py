@@ -44,7 +44,7 @@ def run_verify(argv: Sequence[str]) -> int:
     configure_logging(verbosity)
     command_line = command_line_source(vars(namespace), VERIFY_OPTIONS)
     settings = settings_for(command_line, environment_source(os.environ), find_config())
-    target = target_for(settings)
+    target = target_for(settings, "checking")
     path = Path(namespace.path)
     options = VerifyOptions(
         import_test=getattr(namespace, "import") or bool(settings["handler"].value),

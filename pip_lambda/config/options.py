@@ -196,7 +196,7 @@ INSTALL_OPTIONS: tuple[Option, ...] = (
     Option(
         "allow-outside-project",
         "bool",
-        "accept a -t/--target outside the project folder (the nearest folder up with pyproject.toml, setup.cfg or .git)",
+        "no longer needed (a target may be anywhere that is safe to replace); accepted so older scripts still run",
     ),
     Option(
         "size-report",

@@ -19,9 +19,19 @@ from pip_lambda.system.redact import remember
 log = logging.getLogger(__name__)
 
 
-def target_for(settings: Mapping[str, Setting]) -> Target:
+def target_for(settings: Mapping[str, Setting], doing: str | None = "building") -> Target:
+    """The target of the settings; without a runtime anywhere, the first line says which one was chosen and why.
+
+    ``doing`` names what the runtime is for in that line; None says nothing (commands that only read a package,
+    where the runtime only evaluates dependency markers).
+    """
     # Values from files and variables were checked when read, so an error here is the command line's.
-    runtime = get_runtime(settings["runtime"].value) if settings["runtime"].value else default_runtime()
+    if settings["runtime"].value:
+        runtime = get_runtime(settings["runtime"].value)
+    else:
+        runtime = default_runtime()
+        if doing is not None:
+            log.info("%s for %s, the Python running pip-lambda; pass --runtime to choose", doing, runtime.name)
     arch = Arch.parse(settings["arch"].value) if settings["arch"].value else Arch.X86_64
     if str(arch) not in runtime.architectures:
         raise UsageError(
@@ -36,6 +46,8 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
     notice = target.runtime.deprecation_notice(datetime.date.today())
     if notice:
         log.warning(notice)
+    if settings["allow-outside-project"].value:
+        log.info("note: allow-outside-project is no longer needed: a target may be anywhere that is safe to replace")
     layer = bool(settings["layer"].value)
     container = settings["container"].value
     _check_container(settings)
@@ -70,7 +82,6 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
             exclude_runtime_provided=bool(settings["exclude-runtime-provided"].value),
             python=settings["python"].value or None,
         ),
-        allow_outside_project=bool(settings["allow-outside-project"].value),
         use_cache=not settings["no-cache"].value,
         refresh=bool(settings["refresh"].value),
         container=bool(container),

@@ -32,8 +32,10 @@ COMMAND_LINE = "command line"
 DEFAULT = "default"
 
 
-# Variables pip-lambda sets for its own subprocesses, and where the build cache lives: never settings.
-_INTERNAL_VARIABLES = frozenset({"PIP_LAMBDA_MARKERS", "PIP_LAMBDA_CACHE_DIR", "PIP_LAMBDA_CACHE_MAX_SIZE"})
+# Variables pip-lambda sets for its own subprocesses, where the build cache and the state live: never settings.
+_INTERNAL_VARIABLES = frozenset(
+    {"PIP_LAMBDA_MARKERS", "PIP_LAMBDA_CACHE_DIR", "PIP_LAMBDA_CACHE_MAX_SIZE", "PIP_LAMBDA_STATE_DIR"}
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pip_lambda.errors import PipFailedError
+from pip_lambda.pip.progress import Progress
 from pip_lambda.pip.seam import MARKERS_VARIABLE
 from pip_lambda.plan.target import Target
 from pip_lambda.system.redact import redact
@@ -145,22 +148,60 @@ def run_pip(
     """Run pip through the runner; with ``check``, raise PipFailedError carrying pip's own error lines when it fails.
 
     pip's output always passes through pip-lambda, credentials masked: with
-    ``stream`` each line is logged as it comes.
+    ``stream`` each line is logged as it comes; without, a progress line
+    (pip/progress.py) is logged at least every 30 seconds while pip runs.
     """
     log.debug("running %s", redact(" ".join(command)))
     lines: list[str] = []
+    progress = None if stream else Progress(_clock())
 
     def take(raw: str) -> None:
         line = redact(raw)
         lines.append(line)
-        if stream:
+        if progress is None:
             log.info("%s", line)
+            return
+        progress.feed(line)
+        _say(progress.due(_clock()))
 
-    returncode = _runner.get()(command, environment, take)
+    with _ticking(progress):
+        returncode = _runner.get()(command, environment, take)
     output = "\n".join(lines)
     if check and returncode != 0:
         raise PipFailedError(f"pip failed (exit code {returncode})", detail=pip_error_lines(output))
     return PipRun(tuple(command), output, returncode)
+
+
+_clock: Callable[[], float] = time.monotonic
+"""Where a pip step's time comes from (a test puts a clock of its own here)."""
+_TICK_SECONDS = 1.0
+"""How often a silent pip is checked for a progress line that is due."""
+
+
+def _say(line: str | None) -> None:
+    if line is not None:
+        log.info("%s", line, extra={"progress": True})
+
+
+@contextlib.contextmanager
+def _ticking(progress: Progress | None) -> Iterator[None]:
+    """While inside, a thread gives the progress line when one is due even if pip prints nothing."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(_TICK_SECONDS):
+            _say(progress.due(_clock()))
+
+    thread = threading.Thread(target=tick, name="pip-lambda-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def pip_error_lines(output: str) -> str:

@@ -2,42 +2,31 @@
 
 Lambda unpacks every layer of a function into ``/opt``, later layers over
 earlier ones, and counts the function and all its layers (at most five)
-against one unzipped limit.  A layer zip is read without unpacking it: the
-central directory gives its names and sizes, and only the small ``METADATA``
-and ``RECORD`` members of its distributions are streamed (archive/reader.py).
-Its distributions are those on the target's ``sys.path``: in
+against one unzipped limit.  A layer zip is read without unpacking it, by
+:mod:`pip_lambda.archive.contents`: the central directory gives its names and
+sizes, and only the small ``.dist-info`` members of its distributions are
+streamed.  Its distributions are those on the target's ``sys.path``: in
 ``python/lib/python3.X/site-packages`` and in ``python``.
 """
 
 from __future__ import annotations
 
-import email.parser
 import logging
-import posixpath
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pip_lambda.archive.reader import Kind, Member, ZipReader, open_zip
+from pip_lambda.archive.contents import Contents, Installed, distributions_at_root, read_zip
 from pip_lambda.cache.storage import file_sha256
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level
 from pip_lambda.errors import UsageError
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution
-from pip_lambda.tree.records import parse_record
 
 log = logging.getLogger(__name__)
 
 MAX_LAYERS = 5
 """Layers a Lambda function can have."""
-_METADATA_BYTES = 1 << 20
-"""Read of a METADATA member: its headers come first, the long description after them."""
-_RECORD_BYTES = 64 << 20
-"""A larger RECORD is not read: the distribution's size then counts its own folder only."""
-# Only the central directory and a few small members are read, each with its own budget: a layer
-# declaring more than Lambda's limit is read to the end, so the budget can name what is big in it.
-_READ_LIMIT = sys.maxsize
 
 
 @dataclass(frozen=True)
@@ -102,105 +91,29 @@ def read_layer(path: Path, target: Target) -> Layer:
         )
     if not path.exists():
         raise UsageError(f"--with-layer {path} does not exist", hint="build the layer first, or fix the path")
-    with open_zip(path, limit=_READ_LIMIT) as archive:
-        members = {member.name: member for member in archive.members}
-        wanted = site_packages(target)
-        sites = tuple(site for site in layer_sites(target) if any(name.startswith(site + "/") for name in members))
-        if not sites and any(_dist_info_of(name, "") for name in members):
-            raise UsageError(
-                f"{path} is a function package, not a layer: its distributions are at the zip's root, "
-                "where Lambda puts nothing of a layer on sys.path",
-                hint="build the layer with 'pip-lambda install --layer' (everything under python/)",
-            )
-        distributions = sorted(
-            (
-                _distribution(archive, members, site, dist_info)
-                for site in sites
-                for dist_info in _dist_infos(members, site)
-            ),
-            key=lambda dist: dist.key,
+    contents = read_zip(path, layer=True, python=target.runtime.python_version)
+    sites = tuple(site for site in layer_sites(target) if f"{site}/" in contents.sites)
+    if not sites and distributions_at_root(contents.files):
+        raise UsageError(
+            f"{path} is a function package, not a layer: its distributions are at the zip's root, "
+            "where Lambda puts nothing of a layer on sys.path",
+            hint="build the layer with 'pip-lambda install --layer' (everything under python/)",
         )
-        foreign = sorted({site for name in members for site in [_site_of(name)] if site} - {wanted})
-        libraries = tuple(
-            sorted(
-                name[len("lib/") :]
-                for name, member in members.items()
-                if name.startswith("lib/") and "/" not in name[len("lib/") :] and member.kind is not Kind.DIRECTORY
-            )
-        )
-        size = archive.declared_size
-    log.debug("layer %s: %d bytes unzipped, %d distributions", path, size, len(distributions))
-    return Layer(path, file_sha256(path), size, sites, tuple(distributions), libraries, tuple(foreign))
-
-
-def _site_of(name: str) -> str | None:
-    """The ``python/lib/python3.X/site-packages`` folder ``name`` lies in, of whichever Python."""
-    parts = name.split("/")
-    if (
-        len(parts) >= 4
-        and parts[:2] == ["python", "lib"]
-        and parts[2].startswith("python3.")
-        and parts[3] == "site-packages"
-    ):
-        return "/".join(parts[:4])
-    return None
-
-
-def _dist_info_of(name: str, site: str) -> str | None:
-    """The ``.dist-info`` folder directly in ``site`` whose METADATA ``name`` is, relative to the site."""
-    prefix = site + "/" if site else ""
-    if not name.startswith(prefix):
-        return None
-    parts = name[len(prefix) :].split("/")
-    if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
-        return parts[0]
-    return None
-
-
-def _dist_infos(members: dict[str, Member], site: str) -> list[str]:
-    return sorted(found for name in members for found in [_dist_info_of(name, site)] if found)
-
-
-def _distribution(archive: ZipReader, members: dict[str, Member], site: str, dist_info: str) -> Distribution:
-    """A distribution of the layer: name and version from METADATA, files from RECORD, sizes from the central directory."""
-    headers = email.parser.HeaderParser().parsestr(_head(archive, members[f"{site}/{dist_info}/METADATA"]))
-    name = headers.get("Name") or dist_info.split("-")[0]
-    version = headers.get("Version") or "?"
-    record = members.get(f"{site}/{dist_info}/RECORD")
-    if record is not None and record.size <= _RECORD_BYTES:
-        files = parse_record(_text(archive, record), f"{archive.path}:{record.name}").paths
-    else:
-        files = _without_record(members, site, dist_info, name)
-    sizes = (members.get(posixpath.join(site, path)) for path in files)
-    size = sum(member.size for member in sizes if member is not None and member.kind is Kind.FILE)
-    return Distribution(str(name), str(version), dist_info, tuple(files), size)
-
-
-def _without_record(members: dict[str, Member], site: str, dist_info: str, name: str) -> tuple[str, ...]:
-    """A distribution whose RECORD was left out (``--slim`` does): its folder and the package named like it."""
-    module = name.lower().replace("-", "_").replace(".", "_")
-    tops = (f"{site}/{dist_info}/", f"{site}/{module}/", f"{site}/{module}.")
-    return tuple(
-        sorted(
-            member.name[len(site) + 1 :]
-            for member in members.values()
-            if member.kind is Kind.FILE and member.name.startswith(tops)
-        )
+    foreign = tuple(site.rstrip("/") for site in contents.sites if site not in (f"{site_packages(target)}/", "python/"))
+    libraries = tuple(
+        name[len("lib/") :] for name in sorted(contents.files) if name.count("/") == 1 and name.startswith("lib/")
     )
+    distributions = tuple(_distribution(contents, dist) for dist in contents.distributions)
+    size = contents.unzipped_size
+    log.debug("layer %s: %d bytes unzipped, %d distributions", path, size, len(distributions))
+    return Layer(path, file_sha256(path), size, sites, distributions, libraries, foreign)
 
 
-def _text(archive: ZipReader, member: Member) -> str:
-    return b"".join(archive.stream(member)).decode("utf-8", errors="replace")
-
-
-def _head(archive: ZipReader, member: Member) -> str:
-    """The start of a METADATA member, up to the blank line that ends its headers (at most _METADATA_BYTES)."""
-    data = b""
-    for chunk in archive.stream(member):
-        data += chunk
-        if b"\n\n" in data or b"\r\n\r\n" in data or len(data) >= _METADATA_BYTES:
-            break
-    return data[:_METADATA_BYTES].decode("utf-8", errors="replace")
+def _distribution(contents: Contents, dist: Installed) -> Distribution:
+    """A distribution of the layer as the build sees its own: files relative to its site, sizes from the zip."""
+    files = tuple(name[len(dist.site) :] for name in dist.files)
+    size = sum(info.size for name in dist.files for info in [contents.files.get(name)] if info is not None)
+    return Distribution(dist.name, dist.version, dist.dist_info, files, size)
 
 
 def layer_findings(

@@ -62,7 +62,6 @@ class BuildRequest:
     allow_sdist: tuple[str, ...] = ()
     """Names (or ``:all:``) whose sdists may be built on this machine into pure-Python wheels."""
     trim: TrimOptions = field(default_factory=TrimOptions)
-    allow_outside_project: bool = False
     use_cache: bool = True
     """False with --no-cache: neither read nor write the build cache."""
     refresh: bool = False

@@ -1,6 +1,6 @@
 """``pip-lambda diff OLD NEW``: what changed between two packages, as lines for people and JSON for machines.
 
-Pure functions over :class:`~pip_lambda.report.contents.Contents`.  A file is
+Pure functions over :class:`~pip_lambda.archive.contents.Contents`.  A file is
 the same when its size, CRC-32 and executable bit are; how it was compressed
 does not count, so two zips of the same tree at different levels are equal.
 Each changed file is shown under the distribution whose RECORD lists it (in
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pip_lambda.archive.contents import NO_DISTRIBUTION, Contents, FileInfo, Installed
 from pip_lambda.cache.jsondata import Json
-from pip_lambda.report.contents import NO_DISTRIBUTION, Contents, FileInfo, Installed
 from pip_lambda.report.text import human
 
 DIFF_SCHEMA = "pip-lambda-diff"

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from pip_lambda import __version__
 from pip_lambda.archive import container
+from pip_lambda.archive.contents import build_members
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.plan.layers import Layer
 from pip_lambda.plan.limits import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT
 from pip_lambda.plan.request import BuildRequest
-from pip_lambda.report.contents import build_members
 from pip_lambda.report.summary import terraform_hash
 from pip_lambda.result import BuildResult
 from pip_lambda.system.redact import redact

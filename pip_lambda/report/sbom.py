@@ -42,11 +42,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pip_lambda import __version__
+from pip_lambda.archive.contents import NO_LIMIT, Contents, Installed, Source, read_contents
 from pip_lambda.archive.reader import open_zip
 from pip_lambda.archive.writer import ZIP_EPOCH, zip_time
 from pip_lambda.errors import EnvironmentProblem, UsageError
 from pip_lambda.plan.target import Target
-from pip_lambda.report.contents import NO_LIMIT, Contents, Installed, Source, read_contents
 from pip_lambda.result import BuildResult
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def bill_of_materials(package: Package) -> str:
 def build_package(result: BuildResult, name: str | None) -> Package:
     """What a build shipped, read from its zip (or its target folder with --no-zip)."""
     request = result.request
-    contents = read_contents(result.zip.path if result.zip else request.target_dir)
+    contents = read_contents(result.zip.path if result.zip else request.target_dir, layer=request.layer)
     prefix = "python/" if request.layer else ""
     # The build's own file lists: --slim removes RECORD, which the zip then lacks.
     owned = {f"{prefix}{path}" for dist in result.distributions for path in dist.files}
@@ -232,12 +232,10 @@ def write_sbom(package: Package, path: Path) -> None:
 def path_package(path: Path, target: Target, layer: bool | None) -> Package:
     """What a zip or folder built by any tool ships (``pip-lambda sbom PATH``); no wheel hashes are known.
 
-    ``layer`` None: a layer when every file is under ``python/``.
+    ``layer`` None detects a layer's layout (archive/contents.py).
     """
-    contents = read_contents(path)
+    contents = read_contents(path, layer=layer)
     owned = {name for dist in contents.distributions for name in dist.files}
-    if layer is None:
-        layer = bool(contents.files) and all(name.startswith("python/") for name in contents.files)
     zip_sha256 = None
     if contents.source is Source.ZIP:
         digest = hashlib.sha256()
@@ -247,7 +245,7 @@ def path_package(path: Path, target: Target, layer: bool | None) -> Package:
         zip_sha256 = digest.hexdigest()
     return Package(
         name=path.name.removesuffix(".zip"),
-        layer=layer,
+        layer=contents.layer,
         target=target,
         contents=contents,
         code=sha256_of(contents, [name for name in contents.files if name not in owned]),

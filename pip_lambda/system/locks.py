@@ -1,12 +1,14 @@
-"""One build at a time per target and per zip: a lock file beside each, held for the whole build.
+"""One build at a time per target and per zip: a lock file for each, held for the whole build.
 
 A second build into the same target, or writing the same zip, waits, with a
 message naming the process it waits for, and runs once the first has
 finished, so the two never mix.  It waits as long as it takes: the operating
 system releases the lock the moment the holder exits, even after ``kill -9``,
-so a lock can never be stale, and Ctrl-C stops the wait.  The lock file itself
-stays (deleting it would let a third build lock a file the second is still
-waiting on).  A build takes its target's lock first, then its zips' locks in
+so a lock can never be stale, and Ctrl-C stops the wait.  The lock files live in
+pip-lambda's state folder (system/state.py), named after the real path of the
+target or zip, never beside them: a deploy tool zips that folder as it is.  A
+lock file stays (deleting it would let a third build lock a file the second is
+still waiting on).  A build takes its target's lock first, then its zips' locks in
 the order of their paths, so two builds never wait for each other in a circle.
 """
 
@@ -20,16 +22,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from pip_lambda.system.state import lock_file
+
 log = logging.getLogger(__name__)
 
-_SUFFIX = ".pip-lambda.lock"
 _POLL_SECONDS = 0.2
-
-
-def lock_path(path: Path) -> Path:
-    """The lock file of a target folder or a zip: beside it, named after it."""
-    return path.parent / f".{path.name}{_SUFFIX}"
-
 
 if sys.platform == "win32":
     import msvcrt
@@ -95,8 +92,7 @@ def zip_locks(outputs: Iterable[Path]) -> Iterator[None]:
 
 @contextmanager
 def _locked(subject: Path, doing: str) -> Iterator[Path]:
-    path = lock_path(subject)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = lock_file(subject)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
         if not _try_lock(descriptor):

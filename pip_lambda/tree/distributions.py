@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pip_lambda.tree.records import dist_info_folders, read_record, update_record
 
@@ -43,6 +44,20 @@ class Distribution:
         return f"{self.name}=={self.version}"
 
 
+def metadata_from_text(text: str) -> PackageMetadata:
+    """A METADATA file's text (streamed out of a zip), parsed by ``importlib.metadata`` as an installed one would be."""
+    from importlib.metadata import Distribution as Metadata  # here, so a no-op rebuild starts faster
+
+    class _Read(Metadata):
+        def read_text(self, filename: str) -> str | None:
+            return text if filename == "METADATA" else None
+
+        def locate_file(self, path: str | PathLike[str]) -> NoReturn:
+            raise NotImplementedError("a METADATA read from text has no files on disk")
+
+    return _Read().metadata
+
+
 def read_metadata(dist_info: Path) -> PackageMetadata | None:
     """The METADATA of a ``.dist-info`` folder, or None when it is missing or not UTF-8."""
     from importlib.metadata import PathDistribution  # here, so a no-op rebuild starts faster
@@ -64,15 +79,16 @@ def read_distribution(dist_info: Path) -> Distribution:
         files = tuple(path.relative_to(site).as_posix() for path in sorted(dist_info.rglob("*")) if path.is_file())
     size = sum((site / path).stat().st_size for path in files if (site / path).is_file())
     return Distribution(
-        name=_first(metadata, "Name") or dist_info.name.split("-")[0],
-        version=_first(metadata, "Version") or "?",
+        name=first(metadata, "Name") or dist_info.name.split("-")[0],
+        version=first(metadata, "Version") or "?",
         dist_info=dist_info.name,
         files=files,
         size=size,
     )
 
 
-def _first(metadata: PackageMetadata | None, field: str) -> str | None:
+def first(metadata: PackageMetadata | None, field: str) -> str | None:
+    """The first value of a METADATA field, or None."""
     values = None if metadata is None else metadata.get_all(field)
     return str(values[0]) if values else None
 

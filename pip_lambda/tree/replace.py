@@ -1,10 +1,13 @@
 """Putting a new package in place: its folder and its zip replace the old ones together, or neither does.
 
 Both new parts are complete before either moves: the staging folder beside the
-target, and the zip in a temporary file beside the output.  A journal naming
-them is written beside the target and flushed to disk; then, with SIGINT,
+target, and the zip in a temporary file beside the output.  Then, with SIGINT,
 SIGTERM and SIGHUP held off until the end (a stop that arrives meanwhile is
-raised afterwards, and its message says the new package is in place):
+raised afterwards, and its message says the new package is in place), the new
+folder is recorded in pip-lambda's state as one it made (system/state.py), a
+journal naming both parts is written beside the target and flushed to disk,
+and the staging folder's marker is taken out (the journal vouches for it now,
+and nothing of pip-lambda's may end up in a target); then:
 
 1. the new folder takes the target's place: on Linux one atomic exchange of
    the two folders (renameat2 with RENAME_EXCHANGE), so there is no moment
@@ -12,7 +15,8 @@ raised afterwards, and its message says the new package is in place):
    target is renamed away and the new one renamed in;
 2. the temporary zip is renamed over the old zip (skipped when the old zip
    has the same bytes, so its mtime stays and make sees no change);
-3. the old folder is deleted, then the journal.
+3. the old folder is deleted (found by its identity in the journal), then the
+   journal, and the state keeps only the folder now in place.
 
 A rename that fails undoes the ones before it.  ``kill -9`` cannot be held
 off: the next build of the target calls recover() under its lock, before
@@ -28,7 +32,6 @@ import errno
 import functools
 import logging
 import os
-import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -38,8 +41,9 @@ from pip_lambda.archive.writer import holds
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.system.pausing import pause_point
 from pip_lambda.system.signals import note_replaced, shielded
+from pip_lambda.system.state import Made, expect, identity, settle
 from pip_lambda.tree.journal import Journal, NewZip, journal_path, read_journal, remove_journal, write_journal
-from pip_lambda.tree.staging import RETIRED, check_target, remove_ours
+from pip_lambda.tree.staging import MARKER, RETIRED, check_target, is_marked, remove_ours, remove_tree, unmark
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +61,26 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
     try:
         pause_point("staged")
         if target.exists():
-            check_target(target, allow_outside_project=True)
+            check_target(target, output=output)
         if new_zip is not None and holds(new_zip.output, new_zip.size, new_zip.sha256):
             new_zip.temporary.unlink()
             new_zip = None
-        new_tree = _identity(staging)
+        new_tree = identity(staging)
         if new_tree is None:
             raise FileNotFoundError(errno.ENOENT, "the new folder is gone", str(staging))
+        made = Made(new_tree, frozenset(child.name for child in staging.iterdir() if child.name != MARKER))
         retired = Path(tempfile.mkdtemp(prefix=f".{target.name}{RETIRED}", dir=target.parent))
         retired.rmdir()  # only the unique name is wanted
-        journal = Journal(target, staging, retired, new_tree, _identity(target), new_zip, os.getpid())
+        journal = Journal(target, staging, retired, new_tree, identity(target), new_zip, os.getpid())
     except BaseException:
         with shielded():
             discard(staging, new_zip)
         raise
     with shielded():
         try:
+            expect(target, made)
             write_journal(journal)
+            unmark(staging)
         except BaseException:
             remove_journal(journal)
             discard(staging, new_zip)
@@ -96,7 +103,7 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
 
 
 def discard(staging: Path | None, new_zip: NewZip | None) -> None:
-    """Delete a new package that will not be put in place."""
+    """Delete a new package that will not be put in place (its staging folder still marked)."""
     if staging is not None:
         remove_ours(staging)
     if new_zip is not None:
@@ -185,35 +192,30 @@ def _backward(journal: Journal) -> None:
     if old is not None and old != target and new != old:
         old.rename(target)
     if new is not None:
-        discard(new, journal.zip)
-    elif journal.zip is not None:
+        remove_tree(new)  # found by the journal's identity: its marker may be gone already
+    if journal.zip is not None:
         journal.zip.temporary.unlink(missing_ok=True)
 
 
 def _finish(journal: Journal) -> None:
+    """Delete the folder that lost (the journal says which), then the journal; the state keeps the winner."""
     for leftover in (journal.staging, journal.retired):
-        if _identity(leftover) != journal.new_tree:
-            remove_ours(leftover)
+        found = identity(leftover)
+        if found is not None and found != journal.new_tree and (found == journal.old_tree or is_marked(leftover)):
+            remove_tree(leftover)
     pause_point("old-removed")
     remove_journal(journal)
+    settle(journal.target)
 
 
 # --- folders found by identity, swapped in one step where possible ---------------------------
 
 
-def _identity(folder: Path) -> tuple[int, int] | None:
-    try:
-        info = os.lstat(folder)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None  # lstat: never a link
-
-
-def _find(journal: Journal, identity: tuple[int, int] | None) -> Path | None:
-    if identity is None:
+def _find(journal: Journal, wanted: tuple[int, int] | None) -> Path | None:
+    if wanted is None:
         return None
     return next(
-        (place for place in (journal.target, journal.staging, journal.retired) if _identity(place) == identity), None
+        (place for place in (journal.target, journal.staging, journal.retired) if identity(place) == wanted), None
     )
 
 

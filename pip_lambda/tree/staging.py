@@ -1,4 +1,13 @@
-"""Fresh staging folders, the marker that says pip-lambda made a folder, the targets it refuses, and debris."""
+"""Fresh staging folders, the targets pip-lambda refuses, the folders it may replace, and debris.
+
+Nothing of pip-lambda's stays inside a target or beside it once a build is
+done: which folders pip-lambda made is recorded in its state folder
+(system/state.py).  While a build runs, its staging folder beside the target
+carries a marker, removed (under the journal of the replacement) before the
+folder becomes the target, so that a build killed earlier leaves it
+recognisable by its name and marker; a retired old target is recognised by the
+journal (tree/replace.py).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +18,20 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from pip_lambda.archive.writer import ZIP_MAGIC, temporary_zip_prefix
-from pip_lambda.errors import UnsafePathError
+from pip_lambda.archive.reader import Kind, open_zip
+from pip_lambda.archive.writer import ZIP_MAGIC, temporary_zip_prefix, written_by_pip_lambda
+from pip_lambda.errors import PipLambdaError, UnsafePathError
+from pip_lambda.system.state import state_root, vouches
 
 log = logging.getLogger(__name__)
 
-MARKER = ".pip-lambda-target"
-"""File in the root of every folder pip-lambda creates; only such folders are ever replaced or deleted."""
+MARKER = ".pip-lambda-staging"
+"""File in the root of a staging folder until it becomes the target; never in a target, never zipped."""
+LEGACY_MARKER = ".pip-lambda-target"
+"""The marker file older versions left in every target: such a target is pip-lambda's, once more."""
 
 _STAGING = ".pip-lambda-staging-"
 RETIRED = ".pip-lambda-old-"
@@ -26,8 +40,42 @@ JOURNAL = ".pip-lambda-journal"
 """Name part of the journal of a replacement in progress (tree/replace.py)."""
 
 
-def is_ours(folder: Path) -> bool:
-    return (folder / MARKER).is_file()
+def is_marked(folder: Path) -> bool:
+    """A staging folder (or, from an older version, any folder it made) that carries pip-lambda's marker."""
+    return any((folder / name).is_file() for name in (MARKER, LEGACY_MARKER))
+
+
+def made_by_pip_lambda(folder: Path, output: Path | None = None) -> bool:
+    """Whether pip-lambda made the folder at ``folder``: its state says so, or an older version's marker does.
+
+    Without either (a state folder lost with a container's home), a folder
+    holding exactly the files of the zip pip-lambda wrote from it at
+    ``output`` (names and sizes) is taken as pip-lambda's too: replacing it
+    loses nothing that zip does not hold.
+    """
+    return vouches(folder) or (folder / LEGACY_MARKER).is_file() or _same_as_its_zip(folder, output)
+
+
+def _same_as_its_zip(folder: Path, output: Path | None) -> bool:
+    if output is None or not output.is_file() or not written_by_pip_lambda(output):
+        return False
+    try:
+        with open_zip(output) as archive:
+            zipped = {member.name: member.size for member in archive.members if member.kind is Kind.FILE}
+    except (PipLambdaError, OSError):
+        return False
+    found: dict[str, int] = {}
+    # Links followed, as the zip writer followed them; the count bounds a walk that a link loop would not end.
+    for parent, _, files in os.walk(folder, followlinks=True):
+        for name in files:
+            path = Path(parent, name)
+            try:
+                found[path.relative_to(folder).as_posix()] = path.stat().st_size
+            except OSError:
+                return False
+            if len(found) > len(zipped):
+                return False
+    return found == zipped
 
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
@@ -58,38 +106,43 @@ def _source_files(folder: Path) -> list[str]:
     return names
 
 
-def check_target(target: Path, *, allow_outside_project: bool = False) -> None:
-    """Refuse a target folder that pip-lambda must not replace.
-
-    Refused: the current folder or one containing it, the project folder, the
-    home folder, the file system root, a folder outside the project (unless
-    allowed), a version-control checkout, and any non-empty folder without
-    pip-lambda's marker (naming the source files it holds, if any).
-    """
-    resolved = target.resolve()
-    cwd = Path.cwd().resolve()
-    project = project_root(cwd)
-    protected = {
-        project: "the project folder",
-        Path(resolved.anchor): "the file system root",
-        cwd: "the current folder",
-    }
+def _protected(cwd: Path) -> list[tuple[Path, str]]:
+    """Folders no target may be, or contain, in the order a refusal names them."""
+    folders = [(cwd, "the current folder"), (project_root(cwd), "the project folder")]
     home = _home()
     if home is not None:
-        protected[home] = "your home folder"
+        folders.append((home, "your home folder"))
+    return folders
+
+
+def check_target(target: Path, code: Sequence[Path] = (), output: Path | None = None) -> None:
+    """Refuse a target folder that pip-lambda must not replace; any other place is fine, other disks included.
+
+    Refused, by the real path (symlinks followed): the file system root, the
+    home folder, the current folder, the project folder or any folder above
+    them; a folder holding a ``--code`` path; a symlink; a file; a
+    version-control checkout; and any non-empty folder pip-lambda did not make
+    (naming the source files it holds, if any).  ``output`` is the build's zip,
+    the last resort of :func:`made_by_pip_lambda`.
+    """
+    resolved = target.resolve()
     hint = "pass -t/--target with a folder of its own, such as build/lambda"
-    if resolved in protected:
-        raise UnsafePathError(
-            f"refusing to use {protected[resolved]} ({target}) as the target: pip-lambda replaces the target on every build",
-            hint=hint,
-        )
-    if cwd.is_relative_to(resolved):
-        raise UnsafePathError(f"refusing to use {target} as the target: it contains the current folder", hint=hint)
-    if not allow_outside_project and not resolved.is_relative_to(project):
-        raise UnsafePathError(
-            f"refusing to use {target} as the target: it is outside the project folder {project}",
-            hint="build inside the project (the default is build/lambda), or pass --allow-outside-project",
-        )
+    protected = [(Path(resolved.anchor), "the file system root"), *_protected(Path.cwd().resolve())]
+    for folder, what in protected:
+        if resolved == folder:
+            raise UnsafePathError(
+                f"refusing to use {what} ({target}) as the target: pip-lambda replaces the target on every build",
+                hint=hint,
+            )
+    for folder, what in protected:
+        if folder.is_relative_to(resolved):
+            raise UnsafePathError(f"refusing to use {target} as the target: it contains {what} ({folder})", hint=hint)
+    for path in code:
+        if path.resolve().is_relative_to(resolved):
+            raise UnsafePathError(
+                f"refusing to use {target} as the target: it holds --code {path}, which every build would delete",
+                hint=hint,
+            )
     if target.is_symlink():
         raise UnsafePathError(
             f"refusing to use {target} as the target: it is a symbolic link",
@@ -106,27 +159,37 @@ def check_target(target: Path, *, allow_outside_project: bool = False) -> None:
         raise UnsafePathError(
             f"refusing to replace {target}: it is a version-control checkout ({checkouts[0]})", hint=hint
         )
-    if any(target.iterdir()) and not is_ours(target):
+    if any(target.iterdir()) and not made_by_pip_lambda(target, output):
         sources = _source_files(target)
         holds = f" (it holds source files: {', '.join(sources)})" if sources else ""
         raise UnsafePathError(
             f"refusing to replace {target}: it is not empty and pip-lambda did not create it{holds}",
-            hint="pass -t/--target with a new or empty folder, or move its contents away",
+            hint=(
+                "empty or remove it if its contents may go, or pass -t/--target with a new or empty folder "
+                f"(pip-lambda remembers the folders it made in {state_root()})"
+            ),
         )
 
 
 def create_staging(target: Path) -> Path:
-    """A new empty folder beside the target, marked as pip-lambda's."""
+    """A new empty folder beside the target (so on its file system), marked as pip-lambda's staging folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}", dir=target.parent))
-    (staging / MARKER).write_text("created by pip-lambda; the whole folder is replaced on every build\n", "utf-8")
+    (staging / MARKER).write_text("a build of pip-lambda in progress; removed when it ends\n", "utf-8")
     return staging
 
 
+def unmark(staging: Path) -> None:
+    """Take the marker out of a staging folder about to become the target (the journal vouches for it now)."""
+    with contextlib.suppress(FileNotFoundError):
+        (staging / MARKER).unlink()
+
+
 def remove_tree(folder: Path) -> None:
-    """Delete a marked folder with its marker last, so that an interrupted removal stays recognisable."""
+    """Delete a folder pip-lambda made, its markers last, so that an interrupted removal stays recognisable."""
+    markers = (MARKER, LEGACY_MARKER)
     for child in os.scandir(folder):
-        if child.name == MARKER:
+        if child.name in markers:
             continue
         if child.is_dir(follow_symlinks=False):
             shutil.rmtree(child.path, ignore_errors=True)
@@ -134,13 +197,15 @@ def remove_tree(folder: Path) -> None:
             with contextlib.suppress(OSError):
                 Path(child.path).unlink()
     with contextlib.suppress(OSError):
-        (folder / MARKER).unlink()
+        for name in markers:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
         folder.rmdir()
 
 
 def remove_ours(folder: Path) -> None:
-    """Delete a folder, only when pip-lambda's marker says it made it."""
-    if folder.is_dir() and not folder.is_symlink() and is_ours(folder):
+    """Delete a folder, only when pip-lambda's marker says it is a staging folder (or an older version's target)."""
+    if folder.is_dir() and not folder.is_symlink() and is_marked(folder):
         remove_tree(folder)
 
 
@@ -161,7 +226,7 @@ def clean_debris(target: Path) -> None:
         for leftover in parent.glob(f".{glob.escape(target.name)}{prefix}*"):
             if leftover.is_symlink() or not leftover.is_dir():
                 continue
-            if is_ours(leftover):
+            if is_marked(leftover):
                 log.debug("removing %s, left by an interrupted build", leftover)
                 remove_tree(leftover)
             elif not any(leftover.iterdir()):
