@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -21,15 +19,13 @@ from pip_lambda.archive.writer import (
     zip_time,
 )
 from pip_lambda.cache import reuse, store
-from pip_lambda.cache.storage import locked
+from pip_lambda.cache.elfinfo import KnownElf
+from pip_lambda.cache.store import StoredFile
 from pip_lambda.checks.verify import verify_build
-from pip_lambda.errors import PipFailedError, UsageError, from_os_error
-from pip_lambda.lock.install import for_pip, installs_anything, with_locked_lines
-from pip_lambda.pip import failures
-from pip_lambda.pip.requirements import RequirementSet, empty_warning, looks_arguments, read_pip_args
-from pip_lambda.pip.resolve import Pick
-from pip_lambda.pip.run import install_command, pip_environment, run_pip
-from pip_lambda.pip.sdists import SdistOnlyError, allows, build_wheel
+from pip_lambda.errors import UsageError, from_os_error
+from pip_lambda.install import install, own_store, with_wheels
+from pip_lambda.lock.install import installs_anything, with_locked_lines
+from pip_lambda.pip.requirements import RequirementSet, empty_warning, read_pip_args
 from pip_lambda.plan.layers import Layer, read_layers
 from pip_lambda.plan.limits import check_unzipped, image_warning, measure_savings, zipped_warning
 from pip_lambda.plan.request import BuildRequest
@@ -68,78 +64,6 @@ def check_request(request: BuildRequest) -> RequirementSet:
     if request.output is not None:
         zip_time()  # a bad SOURCE_DATE_EPOCH fails now, not after pip
     return found
-
-
-def _install(
-    request: BuildRequest, site: Path, wheelhouse: Path, plan: reuse.Plan, found: RequirementSet, added: list[str]
-) -> reuse.Plan:
-    """Assemble the site from the wheel store when possible, else let pip install everything.
-
-    Only a store miss falls back to pip: a pip failure is explained, never run again.  ``added``
-    gets the wheels this build adds to the store.
-    """
-    root, inputs = plan.root, plan.inputs
-    if root is not None and inputs is not None and not request.refresh:
-        try:
-            if plan.picks is None:
-                plan = replace(plan, picks=store.resolve_or_install(root, inputs.request, added))
-            assert plan.picks is not None
-            with locked(root):
-                store.fill(root, inputs.request, plan.picks, found, added)
-                store.assemble(root, plan.picks, site)
-            return plan
-        except (store.StoreMiss, OSError) as why:
-            log.debug("installing with pip directly: %s", why)
-            _empty(site)
-        except PipFailedError as failure:
-            _empty(site)
-            _install_with_pip(request, site, wheelhouse, found, failure)
-            return plan
-    _install_with_pip(request, site, wheelhouse, found)
-    return plan
-
-
-def _empty(site: Path) -> None:
-    for child in site.iterdir():
-        if child.name == MARKER:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-
-
-def _install_with_pip(
-    request: BuildRequest, site: Path, wheelhouse: Path, found: RequirementSet, failure: PipFailedError | None = None
-) -> None:
-    """pip install (unless ``failure`` says how it already failed); a failure is explained by one probe.
-
-    An sdist-only requirement allowed by --allow-sdist is built into ``wheelhouse`` and pip is run again.
-    """
-    environment = pip_environment(request.target)
-    passthrough = list(request.pip_args.passthrough)
-    built: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="pip-lambda-looks-") as scratch:
-        looks = looks_arguments(request.pip_args, found, Path(scratch))
-        while True:
-            if failure is None:
-                command = install_command(request.target, site, passthrough, request.pip_args.platforms)
-                log.info("installing for %s with pip", request.target)
-                try:
-                    run_pip(command, environment, stream=request.verbosity > 0)
-                    return
-                except PipFailedError as error:
-                    failure = error
-            explained = failures.explain(failure, request.target, looks, environment)
-            if not isinstance(explained, SdistOnlyError) or not allows(request.allow_sdist, explained.name):
-                raise explained from None
-            if explained.name in built:
-                raise explained from None
-            build_wheel(explained, request.target, looks, environment, wheelhouse, stream=request.verbosity > 0)
-            if not built:
-                passthrough += ["--find-links", str(wheelhouse)]
-            built.add(explained.name)
-            failure = None
 
 
 def build(request: BuildRequest) -> BuildResult:
@@ -205,27 +129,32 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
         warnings.append(empty)
     staging = create_staging(request.target_dir)
     new_zip = None
-    added: list[str] = []  # wheels this build adds to the store, removed again if it fails
-    raw: dict[str, RawSource] = {}  # the wheel member each laid-out file is, by site path (once the store keeps wheels)
+    added: list[str] = []  # wheels this build adds to the cache's store, removed again if it fails
+    own = own_store(request, plan)
+    wheels = Path(own.name) if own is not None else plan.root
     try:
         site = staging / "python" if request.layer else staging / container.PACKAGE if request.container else staging
         site.mkdir(exist_ok=True)
+        stored: dict[str, StoredFile] = {}
         if installs_anything(request):
-            with tempfile.TemporaryDirectory(prefix="pip-lambda-wheels-") as wheelhouse:
-                installing, plan = for_pip(request, found, plan, Path(wheelhouse))
-                plan = _install(installing, site, Path(wheelhouse), plan, found, added)
+            assert wheels is not None
+            plan, stored = install(request, site, plan, found, wheels, added)
+            log.debug("%d files laid out from the wheel store", len(stored))
         timings["pip"] = time.perf_counter() - started
         warnings.extend(clean_site(site))
         add_code(request.code, site)
         trimmed = trim(site, request.trim, request.target, found, _origin(request))
         warnings.extend(trimmed.warnings)
-        distributions = _with_wheels(trimmed.distributions, plan.picks)
+        distributions = with_wheels(trimmed.distributions, plan.selection)
+        raw = {name: RawSource(laid.wheel, laid.member) for name, laid in stored.items() if laid.member is not None}
         entries = _zip_entries(staging, site, raw)
         sizes = {entry.name: entry.source.stat().st_size for entry in entries if entry.source is not None}
         unzipped = sum(sizes.values())
         _check_size(request, unzipped, site, distributions, found, warnings, layers)
         root = site if request.container else staging
-        findings = verify_build(root, request.target, request.layer, request.verify, distributions, layers)
+        elf = KnownElf(stored, site, _prefix(root, site), keep=own is None)
+        findings = verify_build(root, request.target, request.layer, request.verify, distributions, layers, elf)
+        elf.save()
         warnings.extend(str(finding) for finding in findings)
         zip_result = None
         if request.output is not None:
@@ -243,8 +172,11 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
     except BaseException:
         with shielded():
             discard(staging, new_zip)
-            store.discard(plan.root, added)
+            store.discard(plan.root if own is None else None, added)
         raise
+    finally:
+        if own is not None:
+            own.cleanup()
     put_in_place(request.target_dir, staging, request.output, new_zip)
     timings["total"] = time.perf_counter() - started
     files = sum(1 for entry in entries if entry.source is not None)
@@ -306,7 +238,7 @@ def _analysis(
     found: RequirementSet,
 ) -> SizeAnalysis:
     """Why the package is big; chains start at the requirements, or, for a lock (--no-deps), at what nothing requires."""
-    prefix = "" if site == staging else site.relative_to(staging).as_posix() + "/"
+    prefix = _prefix(staging, site)
     # A lock (or --no-deps) lists everything flat: chains then start at what nothing else requires.
     locked = request.pip_args.no_deps or request.selection is not None
     requested = None if locked else requested_names(found)
@@ -326,10 +258,9 @@ def _reused(earlier: BuildResult, plan: reuse.Plan, started: float, layers: tupl
     return result
 
 
-def _with_wheels(distributions: tuple[Distribution, ...], picks: tuple[Pick, ...] | None) -> tuple[Distribution, ...]:
-    """Each distribution with the sha256 of the wheel file pip's resolution chose for it, where it is known."""
-    chosen = {(pick.name, pick.version): pick.sha256 for pick in picks or ()}
-    return tuple(replace(dist, wheel_sha256=chosen.get((dist.key, dist.version))) for dist in distributions)
+def _prefix(root: Path, site: Path) -> str:
+    """The site's path from ``root`` (``python/`` for a layer), as verification names files."""
+    return "" if site == root else site.relative_to(root).as_posix() + "/"
 
 
 def _origin(request: BuildRequest) -> str:

@@ -366,7 +366,7 @@ class _NotFound(Exception):
 
 
 class FakePip:
-    """``pip install --target DIR`` carried out in-process, for tests that are not about pip.
+    """``pip install --target DIR`` and ``pip download --dest DIR`` carried out in-process, for tests not about pip.
 
     It understands what pip-lambda asks of pip: the target's ``--platform`` and
     ``--python-version`` flags, ``--no-deps``, ``--dry-run``, ``--report``,
@@ -383,9 +383,12 @@ class FakePip:
 
     def __call__(self, command: Sequence[str], environment: Mapping[str, str], line: Callable[[str], None]) -> int:
         self.commands.append(list(command))
-        if list(command[1:4]) != ["-m", "pip_lambda.pip.seam", "install"]:
-            raise AssertionError(f"the fake pip only installs: {command}")
-        request = _parse_install(command[4:])
+        arguments, download = list(command[4:]), None
+        if list(command[1:4]) == ["-m", "pip_lambda.pip.seam", "download"] and arguments[0] == "--dest":
+            arguments, download = arguments[2:], Path(arguments[1])  # pip download: the chosen files, copied
+        elif list(command[1:4]) != ["-m", "pip_lambda.pip.seam", "install"]:
+            raise AssertionError(f"the fake pip only installs and downloads: {command}")
+        request = _parse_install(arguments)
         found = read_requirements(request.files, request.constraint_files)
         links = [*request.links, *found.find_links]
         wanted = [Requirement(text) for text in request.requirements] + [
@@ -399,6 +402,12 @@ class FakePip:
             line(f"ERROR: Could not find a version that satisfies the requirement {missing} (from versions: none)")
             line(f"ERROR: No matching distribution found for {missing}")
             return 1
+        if download is not None:
+            download.mkdir(parents=True, exist_ok=True)
+            for wheel, _, _ in picks:
+                shutil.copyfile(wheel.path, download / wheel.path.name)
+            line("Saved " + " ".join(wheel.path.name for wheel, _, _ in picks))
+            return 0
         if request.report is not None:
             request.report.write_text(json.dumps({"version": "1", "install": [self.report(pick) for pick in picks]}))
         if not request.dry_run:

@@ -249,7 +249,7 @@ def test_a_half_written_cached_result_is_rebuilt(project, run, offline, monkeypa
 def test_a_damaged_wheel_in_the_store_is_unpacked_again(project, run, offline, monkeypatch):
     argv = ["install", "--runtime", "python3.12", *offline, "purepkg"]
     assert run(*argv).exit_code == 0
-    (module,) = (cache_root() / "wheels").glob("*/purepkg/__init__.py")
+    (module,) = (cache_root() / "wheels").glob("*/tree/purepkg/__init__.py")
     module.write_text("damaged = True\n")
     other = other_project(project, monkeypatch)
     result = run(*argv, "dep-old")  # another key, so the wheel store (not the result cache) provides purepkg

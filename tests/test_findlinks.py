@@ -8,8 +8,8 @@ import pytest
 
 from pip_lambda.cache import key as cachekey
 from pip_lambda.cache.request import CacheRequest
-from pip_lambda.cache.store import _fill_options
 from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.pip.fetch import pinned_arguments
 from pip_lambda.pip.requirements import read_pip_args
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.plan.runtimes import get_runtime
@@ -82,8 +82,8 @@ def test_the_store_looks_where_the_requirement_files_look(project, house, tmp_pa
     (project / "pins.txt").write_text("purepkg<2\n")
     built = request("-qUr", "requirements.txt", "--no-deps", "--require-hashes", "-c", "pins.txt")
     found = read_pip_args(built.pip_args)
-    options = _fill_options(built.pip_args, found, tmp_path)
-    assert options == ["-q", "-U", "--no-deps", "--require-hashes", "-r", str(tmp_path / "looks.txt")]
+    options = pinned_arguments(built.pip_args.passthrough, found, tmp_path)
+    assert options == ["-q", "--no-deps", "--require-hashes", "-r", str(tmp_path / "looks.txt")]  # -U: install only
     assert (tmp_path / "looks.txt").read_text() == (
         f"--find-links {house}\n--index-url 'https://${{TOKEN}}@example.invalid/simple'\n--pre\n"
     )

@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pip_lambda import pipeline
-from pip_lambda.cache import reuse, store
+from pip_lambda import install
+from pip_lambda.cache import fill, reuse
 from pip_lambda.cli.main import main
 from pip_lambda.errors import PipFailedError
 
@@ -221,9 +221,10 @@ def test_any_requirements_file(tmp_path_factory, first, second):
         raise PipFailedError("pip does not run in this test")
 
     with built(tmp_path_factory) as project, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "run_pip", no_pip)
+        patch.setattr(install, "run_pip", no_pip)
         patch.setattr(reuse, "resolve", no_resolution)
-        patch.setattr(store, "resolve_or_install", no_resolution)
+        patch.setattr(fill, "resolved", no_resolution)
+        patch.setattr(fill, "from_lines", no_resolution)
         (project.folder / "req.txt").write_bytes(first)
         (project.folder / "other.txt").write_bytes(second)
         check(project, _run("install", "--runtime", "python3.12", "-r", "req.txt", "--code", "app.py"))

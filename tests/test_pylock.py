@@ -12,7 +12,7 @@ import pytest
 
 from pip_lambda.errors import EXIT_NO_WHEEL, EXIT_PIP_FAILED, EXIT_USAGE, PipLambdaError
 from pip_lambda.lock import pylock
-from pip_lambda.lock.install import requirements_text
+from pip_lambda.pip.fetch import pin
 from pip_lambda.pip.run import subprocess_runner, using_runner
 from pip_lambda.pip.sdists import SdistOnlyError
 from pip_lambda.plan.runtimes import get_runtime
@@ -262,9 +262,10 @@ def test_the_adapter_pins_each_file_by_url_and_hash_or_by_version_where_the_url_
     selection, _ = select(markers_lock)
     first = selection.wheels[0]
     hidden = replace(first, url="https://***@example.com/dep.whl")
-    assert requirements_text([first, hidden]) == (
-        f"{first.name} @ {first.url} --hash=sha256:{first.sha256}\n{first.name}=={first.version} --hash=sha256:{first.sha256}\n"
-    )
+    assert [pin(first), pin(hidden)] == [
+        f"{first.name} @ {first.url} --hash=sha256:{first.sha256}",
+        f"{first.name}=={first.version} --hash=sha256:{first.sha256}",
+    ]
 
 
 # --- through the command line ------------------------------------------------------------------------------

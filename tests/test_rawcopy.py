@@ -30,6 +30,8 @@ from pip_lambda.archive.writer import (
 )
 from pip_lambda.pipeline import _zip_entries
 
+from conftest import make_wheel
+
 WORDS = [bytes(random.Random(7).choices(b"abcdefghijklmnopqrstuvwxyz_ ().:=\n", k=n)) for n in range(3, 15)]
 
 
@@ -311,3 +313,31 @@ def test_only_stored_and_deflated_members_are_raw(tmp_path):
         archive.writestr("bzip2.py", text(18), zipfile.ZIP_BZIP2)
         archive.writestr("lzma.py", text(19), zipfile.ZIP_LZMA)
     assert sorted(raw_members(wheel)) == ["deflated.py"]
+
+
+def test_a_build_copies_what_its_wheels_deflated_with_or_without_the_cache(project, run, tmp_path):
+    house = tmp_path / "house"
+    house.mkdir()
+    files = {"bigpkg/__init__.py": text(20), "bigpkg/data.txt": text(21, 200_000)}
+    wheel = deflated(make_wheel(house, "bigpkg", files=files))
+    argv = ["install", "--runtime", "python3.12", "--no-index", "--find-links", str(house), "bigpkg"]
+    assert run(*argv).exit_code == 0
+    assert run(*argv, "--no-cache", "-t", "build/fresh", "-o", "fresh.zip").exit_code == 0
+    built = project / "build/lambda.zip"
+    for name in files:
+        assert compressed(built, name) == compressed(wheel, name)
+    with zipfile.ZipFile(built) as archive:
+        assert archive.testzip() is None
+        record = "bigpkg-1.0.dist-info/RECORD"
+        assert compressed(built, record) != compressed(wheel, record)  # rewritten: deflated here
+    assert built.read_bytes() == (project / "fresh.zip").read_bytes()
+
+
+def deflated(wheel: Path) -> Path:
+    """The same wheel with its members deflated at level 1 (make_wheel stores them), as real wheels are."""
+    with zipfile.ZipFile(wheel) as source:
+        members = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for name, data in members:
+            target.writestr(name, data)
+    return wheel

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pip_lambda.cache import jsondata
-from pip_lambda.cache.jsondata import Json, Malformed, count, field, flag, items, optional_text, sha256_hex, text
+from pip_lambda.cache.jsondata import Json, Malformed, count, field, flag, items, sha256_hex, text
 from pip_lambda.cache.storage import (
     ENTRY,
     RESULT,
@@ -25,7 +25,7 @@ from pip_lambda.cache.storage import (
     result_folder,
     stamp_path,
 )
-from pip_lambda.pip.resolve import Pick
+from pip_lambda.plan.selection import Selection, Wheel
 
 ZIP = "result.zip"
 
@@ -37,7 +37,7 @@ class Known:
     key: str
     pinned: bool
     """True when the key alone decides the result (every requirement pinned): pip need not resolve again."""
-    resolution: tuple[Pick, ...] | None
+    resolution: Selection | None
     """pip's resolution, compared with a new one when the requirements are not pinned."""
     result: Json
     """``BuildResult.to_json()``; the reader turns it back with ``BuildResult.from_json`` and its own request."""
@@ -71,20 +71,27 @@ class Stamp:
 
 
 def _known_json(known: Known) -> dict[str, Json]:
-    resolution: Json = None if known.resolution is None else [_pick_json(pick) for pick in known.resolution]
+    resolution: Json = None if known.resolution is None else _selection_json(known.resolution)
     return {"key": known.key, "pinned": known.pinned, "resolution": resolution, "result": known.result}
 
 
-def _pick_json(pick: Pick) -> Json:
-    return [pick.name, pick.version, pick.url, pick.sha256, pick.direct]
+def _selection_json(selection: Selection) -> Json:
+    wheels: list[Json] = [
+        [wheel.name, wheel.version, wheel.filename, wheel.url, wheel.sha256, wheel.direct] for wheel in selection.wheels
+    ]
+    return {"source": selection.source, "wheels": wheels}
 
 
-def _pick(value: Json) -> Pick:
+def _wheel(value: Json) -> Wheel:
     row = items(value)
-    if len(row) != 5:
-        raise Malformed(f"{value!r} is not a resolved distribution")
-    name, version, url, sha256, direct = row
-    return Pick(text(name), text(version), text(url), optional_text(sha256), flag(direct))
+    if len(row) != 6:
+        raise Malformed(f"{value!r} is not a selected wheel")
+    name, version, filename, url, sha256, direct = row
+    return Wheel(text(name), text(version), text(filename), text(url), sha256_hex(sha256), flag(direct))
+
+
+def _selection(value: Json) -> Selection:
+    return Selection(tuple(_wheel(item) for item in items(field(value, "wheels"))), text(field(value, "source")))
 
 
 def _known(body: Json) -> Known:
@@ -92,7 +99,7 @@ def _known(body: Json) -> Known:
     return Known(
         key=sha256_hex(field(body, "key")),
         pinned=flag(field(body, "pinned")),
-        resolution=None if resolution is None else tuple(_pick(item) for item in items(resolution)),
+        resolution=None if resolution is None else _selection(resolution),
         result=field(body, "result"),
     )
 

@@ -32,8 +32,9 @@ from pip_lambda.cache.key import Inputs
 from pip_lambda.cache.request import CacheRequest
 from pip_lambda.errors import PipFailedError
 from pip_lambda.pip.requirements import RequirementLine, RequirementSet
-from pip_lambda.pip.resolve import Pick, resolve
+from pip_lambda.pip.resolve import NotWheelFiles, resolve
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.plan.selection import Selection
 from pip_lambda.result import BuildResult, Reused
 from pip_lambda.system.signals import shielded
 from pip_lambda.tree.journal import NewZip
@@ -50,9 +51,12 @@ class Plan:
     root: Path | None
     """The cache folder; None with --no-cache."""
     inputs: Inputs | None
-    picks: tuple[Pick, ...] | None = None
+    selection: Selection | None = None
+    """The wheels the build installs, when known: pip's resolution, or what decided without it."""
     reused: BuildResult | None = None
     """The result of the earlier build, when it is reused (how: its ``reused`` field)."""
+    locked: bool = False
+    """The wheels were decided without pip's resolver (a selection, hashed requirements): the key alone decides."""
 
 
 def tree_fingerprint(folder: Path) -> str:
@@ -124,22 +128,22 @@ def prepare(request: BuildRequest, found: RequirementSet) -> Plan:
     known = stamped[0].known if stamped else cached[0].known if cached else None
     if known is None:
         return Plan(root, inputs)
-    picks = None
+    selection = None
     if not known.pinned:
         try:
-            picks = resolve(request.target, request.pip_args)
-        except PipFailedError:
+            selection = resolve(request.target, request.pip_args)
+        except (PipFailedError, NotWheelFiles):
             return Plan(root, inputs)
-        if picks != known.resolution:
+        if known.resolution is None or not selection.same_wheels(known.resolution):
             log.info("pip resolved to other distributions than the last build: rebuilding")
-            return Plan(root, inputs, picks)
+            return Plan(root, inputs, selection)
     if stamped and _untouched(request, stamped[0]):
         log.info("nothing changed since the last build: %s is up to date", request.output or request.target_dir)
-        return Plan(root, inputs, picks, replace(stamped[1], reused=Reused.UP_TO_DATE))
+        return Plan(root, inputs, selection, replace(stamped[1], reused=Reused.UP_TO_DATE))
     if cached and _restored(root, request, cached[0]):
         log.info("reused the cached result of an identical build (key %s)", inputs.key[:12])
-        return Plan(root, inputs, picks, replace(cached[1], reused=Reused.FROM_CACHE))
-    return Plan(root, inputs, picks)
+        return Plan(root, inputs, selection, replace(cached[1], reused=Reused.FROM_CACHE))
+    return Plan(root, inputs, selection)
 
 
 def _stamped(root: Path, request: BuildRequest, key: str) -> tuple[Stamp, BuildResult] | None:
@@ -272,14 +276,16 @@ def remember(plan: Plan, result: BuildResult) -> None:
         return
     request = result.request
     installed = [dist.key + "==" + dist.version for dist in result.distributions]
-    pinned = is_pinned(plan.inputs.lines, request.pip_args.passthrough, installed) and not plan.inputs.remote_files
-    picks = plan.picks
-    if not pinned and picks is None:
+    pinned = plan.locked or (
+        is_pinned(plan.inputs.lines, request.pip_args.passthrough, installed) and not plan.inputs.remote_files
+    )
+    selection = plan.selection
+    if not pinned and selection is None:
         try:
-            picks = resolve(request.target, request.pip_args)
-        except PipFailedError:
+            selection = resolve(request.target, request.pip_args)
+        except (PipFailedError, NotWheelFiles):
             return
-    known = Known(plan.inputs.key, pinned, picks, result.to_json())
+    known = Known(plan.inputs.key, pinned, selection, result.to_json())
     try:
         with cache.locked(plan.root):
             if request.output is not None and result.zip is not None and plan.reused is None:

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from pip_lambda.checks.advice import glibc_of, newer_glibc, newer_runtime, reinstall
-from pip_lambda.checks.elf import BinaryKind, CorruptElf, ElfInfo, kind_of, read_elf
+from pip_lambda.checks.elf import BinaryKind, CorruptElf, ElfInfo, ElfReader, kind_of, read_elf
 from pip_lambda.checks.findings import Finding, Level
 from pip_lambda.errors import EnvironmentProblem
 from pip_lambda.plan.runtimes import Version, version_node
@@ -53,13 +53,18 @@ def _looks_loadable(name: str) -> bool:
     return name.endswith((".so", ".pyd")) or ".so." in name
 
 
-def check_binary(path: str, file: Path, distribution: str, target: Target, package: Package) -> list[Finding]:
-    """Findings for one file of the package; only ELF files and files named like libraries have any."""
+def check_binary(
+    path: str, file: Path, distribution: str, target: Target, package: Package, read: ElfReader = read_elf
+) -> list[Finding]:
+    """Findings for one file of the package; only ELF files and files named like libraries have any.
+
+    ``read`` gives what the ELF reader finds in the file (kept by content: cache/elfinfo.py).
+    """
     kind = kind_of(file)
     name = posixpath.basename(path)
     if kind is BinaryKind.ELF:
         try:
-            info = read_elf(file)
+            info = read(file)
         except CorruptElf as error:
             return [
                 Finding(

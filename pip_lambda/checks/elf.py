@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -153,6 +153,10 @@ class _Names:
         if self.spent > MAX_NAMES:
             raise CorruptElf(f"it names more than {MAX_NAMES} bytes of libraries and versions")
         return table[offset:end].decode("utf-8", errors="replace")
+
+
+ElfReader = Callable[[Path], ElfInfo]
+"""What reads an ElfInfo from a file: :func:`read_elf`, or one that knows it already (cache/elfinfo.py)."""
 
 
 def read_elf(path: Path) -> ElfInfo:

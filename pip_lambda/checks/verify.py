@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pip_lambda.archive.reader import open_zip
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, errors, plural, table
@@ -18,8 +20,13 @@ from pip_lambda.plan.request import VerifyOptions
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution, find_distributions
 
+if TYPE_CHECKING:
+    from pip_lambda.checks.elf import ElfInfo
+
 log = logging.getLogger(__name__)
 
+KnownElfReader = Callable[[str, Path], "ElfInfo"]
+"""Reads an ELF file given its path relative to the verified root and its path (cache/elfinfo.py)."""
 OPT_LIB = "/opt/lib"
 """Where Lambda's LD_LIBRARY_PATH finds the libraries of every layer."""
 
@@ -118,6 +125,7 @@ def verify_tree(
     options: VerifyOptions | None = None,
     distributions: Sequence[Distribution] = (),
     layers: Sequence[Layer] = (),
+    elf: KnownElfReader | None = None,
 ) -> VerifyResult:
     """Every check on the package tree at ``root`` (function layout, or a layer with ``layer``).
 
@@ -125,11 +133,13 @@ def verify_tree(
     lists stand in for RECORD files a trim step removed.  ``layers`` are the
     layers the package is deployed with: their libraries are found in
     ``/opt/lib``, the import test sees them at ``/opt`` as Lambda does, and a
-    distribution both carry is a warning.
+    distribution both carry is a warning.  ``elf`` reads an ELF file given its
+    path relative to ``root`` (one that knows the files laid out from the store).
     """
     options = options or VerifyOptions()
     # pyelftools loads only when a tree is verified: a no-op rebuild stays fast.
     from pip_lambda.checks import binaries, paths, sdk, tags
+    from pip_lambda.checks.elf import read_elf
 
     sites, findings = site_folders(root, target, layer)
     found = _distributions(root, sites, distributions)
@@ -162,7 +172,10 @@ def verify_tree(
         tuple(posixpath.normpath(folder) if folder else "" for folder in library_dirs) + ((OPT_LIB,) if layers else ()),
     )
     for path in files:
-        findings.extend(binaries.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package))
+        read = functools.partial(elf, path) if elf is not None else read_elf
+        findings.extend(
+            binaries.check_binary(path, root / path, owners.get(path, NO_DISTRIBUTION), target, package, read)
+        )
     status = None
     if options.import_test:
         modules = _modules(root, sites, found)
@@ -200,6 +213,7 @@ def verify_build(
     options: VerifyOptions,
     distributions: Sequence[Distribution] = (),
     layers: Sequence[Layer] = (),
+    elf: KnownElfReader | None = None,
 ) -> tuple[Finding, ...]:
     """The verification step of ``install``: raise VerifyError on errors, return the warnings.
 
@@ -209,7 +223,7 @@ def verify_build(
     if not options.enabled:
         return tuple(layer_findings(layers, distributions, target, layer=layer))
     log.info("verifying the package for %s", target)
-    result = verify_tree(site_root, target, layer, options, distributions, layers)
+    result = verify_tree(site_root, target, layer, options, distributions, layers, elf)
     if not result.ok:
         raise VerifyError(
             f"the package would not load on {target}: {counts(result.findings)}",

@@ -26,8 +26,9 @@ from pip_lambda.lock.decide import names_requirements
 from pip_lambda.pip import failures
 from pip_lambda.pip.args import REQUIREMENT, PipArgs, tokenize
 from pip_lambda.pip.requirements import is_lock_file, looks_arguments, read_pip_args
-from pip_lambda.pip.resolve import Pick, resolve
+from pip_lambda.pip.resolve import NotWheelFiles, resolve
 from pip_lambda.pip.run import pip_environment
+from pip_lambda.plan.selection import Wheel
 from pip_lambda.plan.target import Target
 
 if sys.version_info >= (3, 11):
@@ -111,26 +112,26 @@ def _has_project(pyproject: Path) -> bool:
         return True  # project_requirements says what is wrong with it
 
 
-def resolved(target: Target, pip_args: PipArgs) -> tuple[Pick, ...]:
+def resolved(target: Target, pip_args: PipArgs) -> tuple[Wheel, ...]:
     """pip's resolution for the target; a failure is explained as an install's is (no wheel, sdist only…)."""
     found = read_pip_args(pip_args)
     try:
-        return resolve(target, pip_args)
+        return resolve(target, pip_args).wheels
+    except NotWheelFiles as why:
+        raise UsageError(
+            f"{why.name} {why.version} comes from a folder or a version-control checkout, which a lock cannot hold",
+            hint="lock wheels only: build it into a wheel and give it with --find-links",
+        ) from None
     except PipFailedError as failure:
         with tempfile.TemporaryDirectory(prefix="pip-lambda-looks-") as scratch:
             looks = looks_arguments(pip_args, found, Path(scratch))
             raise failures.explain(failure, target, looks, pip_environment(target)) from None
 
 
-def document(picks: Sequence[Pick], target: Target, folder: Path) -> dict[str, Any]:
+def document(picks: Sequence[Wheel], target: Target, folder: Path) -> dict[str, Any]:
     """The pylock.toml for ``picks``, with local wheels as paths relative to ``folder`` (where the lock goes)."""
     packages = []
     for pick in picks:
-        if pick.sha256 is None:
-            raise UsageError(
-                f"{pick.name} {pick.version} comes from a folder or a version-control checkout, which a lock cannot hold",
-                hint="lock wheels only: build it into a wheel and give it with --find-links",
-            )
         entry: dict[str, Any] = {"name": pick.name, "version": pick.version}
         if urlsplit(pick.url).hostname == PYPI_FILES:
             entry["index"] = PYPI_INDEX

@@ -106,17 +106,30 @@ def install_command(
 ) -> list[str]:
     """``python -m pip install`` with the target's flags, through the marker seam."""
     command = [sys.executable, "-m", "pip_lambda.pip.seam", "install", "--target", str(destination)]
+    return command + _target_options(target, platforms, "--no-compile") + list(pip_args)
+
+
+def download_command(
+    target: Target, destination: Path, pip_args: Sequence[str], platforms: Sequence[str] = ()
+) -> list[str]:
+    """``python -m pip download`` of wheels for the target into ``destination``, through the marker seam."""
+    command = [sys.executable, "-m", "pip_lambda.pip.seam", "download", "--dest", str(destination)]
+    return command + _target_options(target, platforms) + list(pip_args)
+
+
+def _target_options(target: Target, platforms: Sequence[str], *extra: str) -> list[str]:
+    options = []
     for tag in platforms or target.platform_tags:
-        command += ["--platform", tag]
-    command += [
+        options += ["--platform", tag]
+    options += [
         "--implementation", "cp",
         "--python-version", target.runtime.python_version,
         "--only-binary=:all:",
-        "--no-compile",
+        *extra,
         "--no-input",
         "--disable-pip-version-check",
     ]  # fmt: skip
-    return command + list(pip_args)
+    return options
 
 
 def pip_environment(target: Target, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -15,7 +15,8 @@ class Wheel:
     filename: str
     """The wheel's file name, whose tags say where it loads."""
     url: str
-    """Where it is fetched from, credentials removed; a ``file://`` URL for a local wheel."""
+    """Where it is fetched from, credentials removed; a ``file://`` URL for a local wheel; empty when pip
+    resolved and fetched in one pass, which says which files it chose but not where it found them."""
     sha256: str
     """Of the wheel file: its identity in the wheel store and the hash pip checks when fetching it."""
     direct: bool = False
@@ -29,3 +30,18 @@ class Selection:
     wheels: tuple[Wheel, ...]
     source: str
     """``"pip"`` when pip resolved the requirements, else the lock file that decided (e.g. ``pylock.toml``)."""
+
+    def same_wheels(self, other: Selection) -> bool:
+        """Whether both install the same files: the same names, versions and wheel hashes, wherever found."""
+        return _files(self) == _files(other)
+
+    def by_name(self) -> dict[str, Wheel]:
+        return {wheel.name: wheel for wheel in self.wheels}
+
+
+def _files(selection: Selection) -> set[tuple[str, str, str]]:
+    return {(wheel.name, wheel.version, wheel.sha256) for wheel in selection.wheels}
+
+
+PIP = "pip"
+"""The source of a selection pip's resolver made."""
