@@ -164,7 +164,7 @@ def selection_request(project: Path, house: Path, selection: Selection, folder: 
     )
 
 
-def test_a_selection_is_built_without_pip_s_resolver_and_warm_without_pip(project, house, fake_pip):
+def test_a_selection_of_local_wheels_is_built_without_pip_at_all(project, house, fake_pip):
     app, dep = make_wheel(house, "app", requires=["dep"]), make_wheel(house, "dep")
     make_wheel(house, "dep", "9.0")  # pip would resolve to this one; the selection decides
 
@@ -174,12 +174,29 @@ def test_a_selection_is_built_without_pip_s_resolver_and_warm_without_pip(projec
         ("app", "1.0", sha256(app)),
         ("dep", "1.0", sha256(dep)),
     ]
-    (command,) = fake_pip.commands
-    assert pip_kinds([command]) == ["download"] and "--no-deps" in command
-    fake_pip.commands.clear()
+    assert fake_pip.commands == []  # file:// wheels are copied and checked, not downloaded
     again = pipeline.build(selection_request(project, house, selection_of(app), "two"))
     assert [dist.key for dist in again.distributions] == ["app"]
     assert fake_pip.commands == []
+
+
+def test_a_selection_behind_a_url_is_downloaded_by_one_pip_process_pinned_and_warm_without_pip(
+    project, house, serve, pip_processes
+):
+    app, dep = make_wheel(house, "app", requires=["dep"]), make_wheel(house, "dep")
+    base = serve(house)
+    served = Selection(
+        tuple(Wheel(w.name.split("-")[0], "1.0", w.name, base + w.name, sha256(w)) for w in (app, dep)), "pylock.toml"
+    )
+
+    result = pipeline.build(selection_request(project, house, served, "one"))
+
+    assert [dist.key for dist in result.distributions] == ["app", "dep"]
+    (command,) = pip_processes
+    assert pip_kinds([command]) == ["download"] and "--no-deps" in command and "--require-hashes" in command
+    pip_processes.clear()
+    pipeline.build(selection_request(project, house, served, "two"))
+    assert pip_processes == []
 
 
 def test_a_cold_build_resolves_and_fetches_in_one_pip_process(project, run, offline, pip_processes):
@@ -188,14 +205,12 @@ def test_a_cold_build_resolves_and_fetches_in_one_pip_process(project, run, offl
     assert pip_kinds(pip_processes) == ["download"]
 
 
-def test_a_warm_build_with_one_new_wheel_resolves_then_downloads_only_it(project, run, offline, pip_processes):
+def test_a_warm_build_with_one_new_wheel_resolves_then_fetches_only_it(project, run, offline, pip_processes):
     assert run("install", "--runtime", "python3.12", *offline, "markerpkg").exit_code == 0
     pip_processes.clear()
     result = run("install", "--runtime", "python3.12", *offline, "markerpkg", "purepkg")
     assert result.exit_code == 0, result.err
-    assert pip_kinds(pip_processes) == ["install --dry-run", "download"]
-    assert pip_processes[1][-1].endswith("pins.txt")
-    assert Path(pip_processes[1][-1]).name == "pins.txt"
+    assert pip_kinds(pip_processes) == ["install --dry-run"]  # the new wheel is a local file: copied, not downloaded
 
 
 @pytest.mark.network
@@ -234,5 +249,5 @@ def test_a_selection_the_store_cannot_lay_out_is_installed_by_pip_exactly_as_sel
     result = pipeline.build(selection_request(project, house, selection_of(first, second), "one"))
 
     assert [(dist.key, dist.version) for dist in result.distributions] == [("first", "1.0"), ("second", "1.0")]
-    assert pip_kinds(fake_pip.commands) == ["download", "install"]  # two wheels write shared/x.py: pip decides
-    assert "--no-deps" in fake_pip.commands[1]
+    assert pip_kinds(fake_pip.commands) == ["install"]  # two wheels write shared/x.py: pip decides
+    assert "--no-deps" in fake_pip.commands[0]

@@ -341,53 +341,64 @@ def test_a_lock_is_not_mixed_with_other_requirements(project_lock, run, argument
     assert "error: more than one lock file" in result.err or "pylock.toml decides every package" in result.err
 
 
-def test_pip_gets_exact_files_with_their_hashes_and_no_dependencies(project_lock, run, fake_pip, wheelhouse):
+def test_pip_gets_exact_files_with_their_hashes_and_no_dependencies(project, run, wheelhouse, serve):
+    base = serve(wheelhouse)
+    new, x86 = (wheelhouse / name for name in ("dep_new-1.0-py3-none-any.whl", "dep_x86-1.0-py3-none-any.whl"))
+    packages = [
+        lock_package(name, "1.0", {"name": wheel.name, "url": base + wheel.name, "hashes": {"sha256": sha256(wheel)}})
+        for name, wheel in (("dep-new", new), ("dep-x86", x86))
+    ]
+    write_pylock(project, packages)
     seen: list[tuple[list[str], str]] = []
 
     def recording(command, environment, line):
         files = [command[index + 1] for index, part in enumerate(command) if part == "-r"]
         seen.append((list(command), "".join(Path(file).read_text() for file in files)))
-        return fake_pip(command, environment, line)
+        return subprocess_runner(command, environment, line)
 
     with using_runner(recording):
         result = run("install", "--runtime", "python3.12", "--no-cache", "--no-index", "-r", "pylock.toml")
     assert result.exit_code == 0, result.err
     ((command, requirements),) = seen
     assert command[command.index("--no-index") :][:4] == ["--no-index", "--no-deps", "--require-hashes", "-r"]
-    new, x86 = (wheelhouse / name for name in ("dep_new-1.0-py3-none-any.whl", "dep_x86-1.0-py3-none-any.whl"))
     assert requirements == (
-        f"dep-new @ {new.as_uri()} --hash=sha256:{sha256(new)}\ndep-x86 @ {x86.as_uri()} --hash=sha256:{sha256(x86)}\n"
+        f"dep-new @ {base}{new.name} --hash=sha256:{sha256(new)}\ndep-x86 @ {base}{x86.name} --hash=sha256:{sha256(x86)}\n"
     )
 
 
-def test_a_warm_build_from_a_lock_starts_no_pip(project_lock, run, fake_pip):
+def test_a_build_from_a_lock_of_local_wheels_starts_no_pip(project_lock, run, fake_pip):
     (project_lock.parent / "app.py").write_text("A = 1\n")
     assert run("install", "--runtime", "python3.12", "--code", "app.py").exit_code == 0
-    assert len(fake_pip.commands) == 1  # the store's one install of the missing wheels
+    assert fake_pip.commands == []  # the lock names local files: copied into the store and checked, no pip
     (project_lock.parent / "app.py").write_text("A = 2\n")
     result = run("install", "--runtime", "python3.12", "--code", "app.py")
     assert result.exit_code == 0, result.err
     assert "nothing changed" not in result.err
-    assert len(fake_pip.commands) == 1
+    assert fake_pip.commands == []
     result = run("install", "--runtime", "python3.12", "--code", "app.py")
     assert "nothing changed since the last build" in result.err
-    assert len(fake_pip.commands) == 1
+    assert fake_pip.commands == []
 
 
-def test_a_file_that_does_not_match_the_locks_hash_is_pips_hash_failure(project, run, wheelhouse, tmp_path):
+@pytest.mark.parametrize("where", ["local", "served"])
+def test_a_file_that_does_not_match_the_locks_hash_is_a_hash_failure(project, run, wheelhouse, tmp_path, serve, where):
     original = wheelhouse / "purepkg-1.0-py3-none-any.whl"
     swapped = tmp_path / "swapped" / original.name
     swapped.parent.mkdir()
     swapped.write_bytes(original.read_bytes())
     with zipfile.ZipFile(swapped, "a") as wheel:
         wheel.writestr("purepkg/extra.py", "X = 1\n")
-    entry = {"name": original.name, "url": swapped.as_uri(), "hashes": {"sha256": sha256(original)}}
+    url = swapped.as_uri() if where == "local" else serve(swapped.parent) + swapped.name
+    entry = {"name": original.name, "url": url, "hashes": {"sha256": sha256(original)}}
     write_pylock(project, [lock_package("purepkg", "1.0", entry)])
     with using_runner(subprocess_runner):
         result = run("install", "--runtime", "python3.12", "--no-index", "-r", "pylock.toml")
     assert result.exit_code == EXIT_PIP_FAILED
-    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.err
-    assert "a downloaded file does not match the --hash in the requirements" in result.err
+    if where == "local":  # copied by pip-lambda, checked as pip checks
+        assert f"does not match the sha256 it is pinned to ({sha256(original)})" in result.err
+    else:
+        assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.err
+        assert "a downloaded file does not match the --hash in the requirements" in result.err
     assert not (project / "build/lambda.zip").exists()
 
 

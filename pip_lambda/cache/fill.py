@@ -19,7 +19,7 @@ from pathlib import Path
 from pip_lambda.cache import locked, store
 from pip_lambda.cache.request import CacheRequest
 from pip_lambda.cache.store import StoredWheel, StoreMiss
-from pip_lambda.pip.fetch import fetch_pinned, fetch_resolved, hashed_line, pin
+from pip_lambda.pip.fetch import copy_local, fetch_pinned, fetch_resolved, hashed_line, local_file, pin
 from pip_lambda.pip.requirements import RequirementSet
 from pip_lambda.pip.resolve import NotWheelFiles, resolve
 from pip_lambda.plan.selection import PIP, Selection, Wheel
@@ -47,16 +47,20 @@ def from_selection(
     missing = [wheel for wheel in selection.wheels if entries[wheel.sha256] is None]
     if missing:
         log.debug("fetching %s", ", ".join(f"{wheel.name}=={wheel.version}" for wheel in missing))
+        local = {wheel.sha256: path for wheel in missing if (path := local_file(wheel)) is not None}
+        remote = [wheel for wheel in missing if wheel.sha256 not in local]
         with _scratch(root) as scratch:
-            files = fetch_pinned(
-                request.target,
-                request.pip_args.passthrough,
-                request.pip_args.platforms,
-                found,
-                [pin(wheel) for wheel in missing],
-                scratch,
-                stream=request.verbose,
-            )
+            files = [copy_local(wheel, local[wheel.sha256], scratch) for wheel in missing if wheel.sha256 in local]
+            if remote:
+                files += fetch_pinned(
+                    request.target,
+                    request.pip_args.passthrough,
+                    request.pip_args.platforms,
+                    found,
+                    [pin(wheel) for wheel in remote],
+                    scratch,
+                    stream=request.verbose,
+                )
             entries.update((entry.sha256, entry) for entry in _add_all(root, request, files, added))
     return [_found(entries, wheel) for wheel in selection.wheels]
 

@@ -16,13 +16,23 @@ download took 1.12 / 1.18 / 0.81 s from a local wheelhouse and 4.65 / 3.19 /
 0.79 / 0.51 s and 3.78 / 1.63 / 2.93 s.  So an empty store is filled by one
 resolving download, and a store that holds wheels already is asked first
 (dry run) so that only what it lacks is downloaded.
+
+A pinned wheel that is a local file (a ``file://`` URL, as a lock names a
+wheelhouse beside it) is copied by :func:`copy_local` instead: no index,
+credentials, proxy or certificate is involved, and starting pip for a copy
+costs more than the copy (a one-package change from a lock then starts no
+pip process at all).  Its sha256 is checked as pip would check it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from pip_lambda.errors import PipFailedError
 from pip_lambda.pip.args import SEPARATOR, Role, tokenize
@@ -122,3 +132,32 @@ def _downloaded(destination: Path) -> list[Path]:
     if other:  # --only-binary=:all: lets no sdist through; anything else is not what was asked for
         raise PipFailedError(f"pip downloaded files that are not wheels: {', '.join(other)}")
     return files
+
+
+def local_file(wheel: Wheel) -> Path | None:
+    """The file a ``file://`` URL names on this machine, when it is there; None for anything pip must fetch."""
+    parts = urlsplit(wheel.url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(url2pathname(unquote(parts.path)))
+    return path if path.is_file() else None
+
+
+def copy_local(wheel: Wheel, source: Path, scratch: Path) -> Path:
+    """Copy a local wheel into ``scratch`` while hashing it; a file that is not the pinned one fails as pip's check would."""
+    destination = scratch / "wheels" / wheel.filename
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, destination.open("wb") as writer:
+        while chunk := reader.read(1 << 20):
+            digest.update(chunk)
+            writer.write(chunk)
+    log.debug("copied %s from %s", wheel.filename, source.parent)
+    if digest.hexdigest() != wheel.sha256:
+        destination.unlink()
+        raise PipFailedError(
+            f"{source} does not match the sha256 it is pinned to ({wheel.sha256})",
+            hint="the file changed since it was locked, or the hash is wrong: check it before updating the hash",
+        )
+    shutil.copystat(source, destination)
+    return destination
