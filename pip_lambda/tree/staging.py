@@ -175,6 +175,8 @@ def create_staging(target: Path) -> Path:
     """A new empty folder beside the target (so on its file system), marked as pip-lambda's staging folder."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}", dir=target.parent))
+    # mkdtemp makes it 0700; as the target it must be readable as a folder made with mkdir (deploy tools copy it).
+    staging.chmod(0o755)
     (staging / MARKER).write_text("a build of pip-lambda in progress; removed when it ends\n", "utf-8")
     return staging
 
