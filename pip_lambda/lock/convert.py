@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 from pip_lambda.errors import EnvironmentProblem, UsageError
 from pip_lambda.plan.source import SourceKind
 from pip_lambda.system.redact import redact
-from pip_lambda.system.signals import child_options, stop_child
+from pip_lambda.system.signals import run_child
 
 log = logging.getLogger(__name__)
 
@@ -98,33 +97,15 @@ def _run(command: Sequence[str], folder: Path, verbose: bool) -> tuple[int, str,
     """Run the tool: its exit code, what it printed on stdout, its other lines (masked, logged as they come with -v)."""
     log.debug("running %s in %s", redact(" ".join(command)), folder)
     lines: list[str] = []
+
+    def said(raw: str) -> None:
+        line = redact(raw)
+        lines.append(line)
+        if verbose:
+            log.info("%s", line)
+
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as output:
-        process = subprocess.Popen(
-            list(command),
-            cwd=folder,
-            env={**os.environ, "NO_COLOR": "1"},
-            stdout=output,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            **child_options(),
-        )
-        try:
-            assert process.stderr is not None
-            for raw in process.stderr:
-                line = redact(raw.rstrip("\r\n"))
-                lines.append(line)
-                if verbose:
-                    log.info("%s", line)
-            code = process.wait()
-        except BaseException:
-            stop_child(process)
-            raise
-        finally:
-            if process.stderr is not None:
-                process.stderr.close()
+        code = run_child(command, {**os.environ, "NO_COLOR": "1"}, said, cwd=folder, stdout=output)
         output.seek(0)
         return code, output.read(), lines
 

@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ from pip_lambda.pip.progress import Progress
 from pip_lambda.pip.seam import MARKERS_VARIABLE
 from pip_lambda.plan.target import Target
 from pip_lambda.system.redact import redact
-from pip_lambda.system.signals import child_options, stop_child
+from pip_lambda.system.signals import run_child
 
 log = logging.getLogger(__name__)
 
@@ -60,32 +59,8 @@ class PipRunner(Protocol):
 
 
 def subprocess_runner(command: Sequence[str], environment: Mapping[str, str], line: Callable[[str], None]) -> int:
-    """The real runner: pip in a subprocess, stdout and stderr merged.
-
-    An interrupt (Ctrl-C, SIGTERM) stops pip and its children before it propagates.
-    """
-    process = subprocess.Popen(
-        list(command),
-        env=dict(environment),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        **child_options(),
-    )
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line(raw.rstrip("\r\n"))
-        return process.wait()
-    except BaseException:
-        stop_child(process)
-        raise
-    finally:
-        if process.stdout is not None:
-            process.stdout.close()
+    """The real runner: pip in a subprocess, stdout and stderr merged; an interrupt stops pip and its children."""
+    return run_child(command, environment, line)
 
 
 _runner: ContextVar[PipRunner] = ContextVar("pip_runner", default=subprocess_runner)

@@ -16,10 +16,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,45 @@ def child_options() -> dict[str, Any]:
     if sys.platform == "win32":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
+
+
+def run_child(
+    command: Sequence[str],
+    environment: Mapping[str, str],
+    line: Callable[[str], None],
+    *,
+    cwd: Path | None = None,
+    stdout: IO[str] | None = None,
+) -> int:
+    """Run a child (pip, uv, poetry) in a process group of its own; its exit code.
+
+    Each line it prints goes to ``line`` as it comes: stdout and stderr merged,
+    or stderr alone when ``stdout`` takes the output.  An interrupt (Ctrl-C,
+    SIGTERM) stops the child and everything it started before it propagates.
+    """
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=dict(environment),
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.STDOUT if stdout is None else subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        **child_options(),
+    )
+    lines = process.stdout if stdout is None else process.stderr
+    assert lines is not None
+    try:
+        for raw in lines:
+            line(raw.rstrip("\r\n"))
+        return process.wait()
+    except BaseException:
+        stop_child(process)
+        raise
+    finally:
+        lines.close()
 
 
 def stop_child(process: subprocess.Popen[str]) -> None:
