@@ -154,13 +154,21 @@ def test_a_function_with_a_lock_file_shares_with_those_pip_resolves(project, run
     assert not [name for name in names if name.startswith(("fastlib", "corelib"))]
 
 
-def test_other_layer_targets_are_built_as_usual_and_share_nothing(project, run, house):
-    write_project(project, house, extra='[tool.pip-lambda.targets.tools]\nlayer = true\nrequirements = ["tools.txt"]\n')
+def test_other_layers_and_container_images_are_built_as_usual_and_share_nothing(project, run, house):
+    """Lambda deploys a container image without layers: it keeps everything it installs."""
+    write_project(
+        project,
+        house,
+        extra='[tool.pip-lambda.targets.tools]\nlayer = true\nrequirements = ["tools.txt"]\n'
+        '[tool.pip-lambda.targets.image]\ncontainer = "build/image"\nrequirements = ["api/requirements.txt"]\n',
+    )
     (project / "tools.txt").write_text("later\n")
     result = run("build")
     assert result.exit_code == EXIT_OK, result.err
     assert result.out.startswith("tools: Built a layer package")
+    assert "image: Built a container-image build context" in result.out
     assert "python/later/__init__.py" in zip_names(project / "build/tools.zip")
+    assert (project / "build/image/package/fastlib/__init__.py").is_file()
     assert "shared by api, jobs, worker\n" in result.out
 
 

@@ -182,8 +182,8 @@ def _build_shared(
 def _shared_requests(
     only: str | None, pips: Sequence[str], base: dict[str, Setting], targets: dict[str, dict[str, Setting]]
 ) -> tuple[tuple[str, BuildRequest], list[tuple[str, BuildRequest]], list[tuple[str, BuildRequest]]]:
-    """The shared layer's request, the function targets' (every named target but the layer and other layers), and
-    the other layer targets' (built as usual, none with --name), all checked before anything runs.
+    """The shared layer's request, the function targets' (every named target but the layer, other layers and
+    container images), and the others' (built as usual, none with --name), all checked before anything runs.
 
     The layer is a target like any other (build/NAME and build/NAME.zip by default);
     a table [tool.pip-lambda.targets.NAME] sets its options, but never its requirements.
@@ -199,9 +199,12 @@ def _shared_requests(
     functions: list[tuple[str, BuildRequest]] = []
     others: list[tuple[str, BuildRequest]] = []
     for name, settings in targets.items():
-        if name != shared:
-            request = request_for(settings, pips, name)
-            (others if request.layer else functions).append((name, request))
+        if name == shared:
+            continue
+        request = request_for(settings, pips, name)
+        if request.container:
+            log.info("%s is a container image, which Lambda deploys without layers: built on its own", name)
+        (others if request.layer or request.container else functions).append((name, request))
     if only is not None and only not in [name for name, _ in functions]:
         raise ConfigError(
             f"--name {only} is not a function target sharing the layer {shared}",
