@@ -133,7 +133,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
     own = own_store(request, plan)
     wheels = Path(own.name) if own is not None else plan.root
     try:
-        site = staging / "python" if request.layer else staging / container.PACKAGE if request.container else staging
+        site = staging / (container.PACKAGE if request.container else request.layout.site)
         site.mkdir(exist_ok=True)
         stored: dict[str, StoredFile] = {}
         if installs_anything(request):
@@ -143,7 +143,7 @@ def _locked_build(request: BuildRequest, found: RequirementSet, layers: tuple[La
         timings["pip"] = time.perf_counter() - started
         warnings.extend(clean_site(site))
         add_code(request.code, site)
-        trimmed = trim(site, request.trim, request.target, found, _origin(request))
+        trimmed = trim(site, request.trim, request.target, found, request.layout.origin)
         warnings.extend(trimmed.warnings)
         distributions = with_wheels(trimmed.distributions, plan.selection)
         raw = {name: RawSource(laid.wheel, laid.member) for name, laid in stored.items() if laid.member is not None}
@@ -261,8 +261,3 @@ def _reused(earlier: BuildResult, plan: reuse.Plan, started: float, layers: tupl
 def _prefix(root: Path, site: Path) -> str:
     """The site's path from ``root`` (``python/`` for a layer), as verification names files."""
     return "" if site == root else site.relative_to(root).as_posix() + "/"
-
-
-def _origin(request: BuildRequest) -> str:
-    """Where Lambda puts the package: a function under /var/task, a layer under /opt."""
-    return "/opt/python" if request.layer else "/var/task"

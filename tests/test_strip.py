@@ -129,3 +129,20 @@ def test_without_strip_the_build_warns_and_keeps_everything(tmp_path, house, mon
     result = strip_files(tmp_path / "site", ["libseven.so"], TARGET)
     assert result.tool is None and result.kept == ("libseven.so",)
     assert library.read_bytes() == house[1]
+
+
+def test_a_hostile_binary_is_kept_as_it_is_without_walking_it(tmp_path, monkeypatch):
+    from elf_samples import build_elf
+
+    hostile = build_elf(sections={".gnu.version_r": {"info": 0xFFFFFFFF}, ".dynamic": {"size": 1 << 40}})
+    (tmp_path / "evil.so").write_bytes(hostile)
+    tool = tmp_path / "strip"
+    tool.write_text("#!/bin/sh\nexit 0\n")  # never reached: the file is refused before strip runs
+    tool.chmod(0o755)
+    monkeypatch.setattr("pip_lambda.trim.strip.find_strip", lambda target: str(tool))
+    walked: list[Path] = []
+    monkeypatch.setattr("pip_lambda.trim.strip._fingerprint", walked.append)
+    result = strip_files(tmp_path, ["evil.so"], Target(get_runtime("python3.12"), Arch.X86_64))
+    assert result.kept == ("evil.so",)
+    assert walked == []  # pyelftools never walked it: the bounded reader refused it first
+    assert (tmp_path / "evil.so").read_bytes() == hostile

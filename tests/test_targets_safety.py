@@ -288,3 +288,8 @@ def test_without_its_state_links_in_the_folder_count_as_the_zip_holds_them(place
     shutil.rmtree(isolated_state)
     result = _build(run, "--code", "src")
     assert result.exit_code == EXIT_OK, result.err
+
+
+def test_a_new_target_folder_is_readable_by_others_like_one_mkdir_makes(project, run, offline):
+    assert run("install", "--runtime", "python3.12", *offline, "purepkg").exit_code == 0
+    assert (project / "build/lambda").stat().st_mode & 0o777 == 0o755

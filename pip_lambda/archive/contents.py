@@ -35,6 +35,7 @@ from pip_lambda.archive.reader import Kind, Member, ZipReader, open_zip
 from pip_lambda.archive.writer import ZipResult, collect_entries
 from pip_lambda.cache.jsondata import Json, Malformed, count, field, flag, items, optional_text, text, texts
 from pip_lambda.errors import UsageError
+from pip_lambda.plan.layout import LAYER, layout_of
 from pip_lambda.tree.distributions import first, metadata_from_text
 from pip_lambda.tree.records import parse_record
 from pip_lambda.tree.staging import MARKER
@@ -242,7 +243,7 @@ def _contents(
     if layer is None:
         layer = looks_like_layer(names)
     sites = _layer_sites(names) if layer else ("",)
-    readable = {site for site in sites if python is None or site in ("python/", _site_packages(python))}
+    readable = {site for site in sites if python is None or site in (LAYER.prefix, _site_packages(python))}
     found: list[Installed] = []
     for name in names:
         match = _METADATA.match(name)
@@ -254,7 +255,7 @@ def _contents(
 
 
 def _site_packages(python: str) -> str:
-    return f"python/lib/python{python}/site-packages/"
+    return LAYER.site_packages(python) + "/"
 
 
 def distributions_at_root(names: Iterable[str]) -> bool:
@@ -267,7 +268,7 @@ def looks_like_layer(names: Sequence[str]) -> bool:
     if not names or distributions_at_root(names):
         return False
     under_python = (match is not None and match[1] for match in map(_METADATA.match, names))
-    return any(under_python) or all(name.startswith("python/") for name in names)
+    return any(under_python) or all(name.startswith(LAYER.prefix) for name in names)
 
 
 def _layer_sites(names: Iterable[str]) -> tuple[str, ...]:
@@ -275,12 +276,12 @@ def _layer_sites(names: Iterable[str]) -> tuple[str, ...]:
     site_packages: set[str] = set()
     python = False
     for name in names:
-        if name.startswith("python/"):
+        if name.startswith(LAYER.prefix):
             python = True
             match = _SITE_PACKAGES.match(name)
             if match is not None:
                 site_packages.add(match[0])
-    return (*sorted(site_packages), *(["python/"] if python else []))
+    return (*sorted(site_packages), *([LAYER.prefix] if python else []))
 
 
 def _installed(
@@ -386,7 +387,7 @@ def report_contents(path: Path, build: Json) -> Contents:
         )
     try:
         layer = text(field(build, "kind")) == "layer"
-        prefix = "python/" if layer else ""
+        prefix = layout_of(layer).prefix
         files = {f"{prefix}{text(field(row, 'path'))}": _member(row) for row in items(build["members"])}
         distributions = [
             Installed(
@@ -427,7 +428,7 @@ def build_members(zipped: ZipResult | None, target_dir: Path, layer: bool) -> li
         ]
     else:
         listing = [(item.name, item.crc, item.size, item.executable, item.compressed) for item in zipped.members]
-    prefix = "python/" if layer else ""
+    prefix = layout_of(layer).prefix
     return [
         {
             "path": name[len(prefix) :],

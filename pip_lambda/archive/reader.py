@@ -93,6 +93,9 @@ class RawMember:
     """Of the compressed bytes, from the start of the file."""
 
 
+_TEMPORARY_FOLDER_HINT = "free space in the temporary folder (TMPDIR) or point TMPDIR elsewhere"
+
+
 class ZipReader:
     """An open zip whose central directory passed the checks; use as a context manager."""
 
@@ -145,8 +148,12 @@ class ZipReader:
         if produced != member.size:
             raise _damaged(self.path, f"{member.name} holds {produced:,} bytes, its header says {member.size:,}")
 
-    def extract(self, destination: Path) -> int:
-        """Write every file and folder under ``destination`` (an empty folder); symlinks are left out. The bytes written."""
+    def extract(self, destination: Path, *, hint: str = _TEMPORARY_FOLDER_HINT) -> int:
+        """Write every file and folder under ``destination`` (an empty folder); symlinks are left out. The bytes written.
+
+        A disk that refuses a write is an EnvironmentProblem with ``hint`` (by default about TMPDIR, where
+        verification unpacks).
+        """
         budget = [self.limit]
         for member in self.members:
             target = destination.joinpath(*member.name.split("/"))
@@ -162,7 +169,7 @@ class ZipReader:
             except OSError as error:
                 raise EnvironmentProblem(
                     f"cannot unpack {self.path} into {destination}: {error.strerror or error}",
-                    hint="free space in the temporary folder (TMPDIR) or point TMPDIR elsewhere",
+                    hint=hint,
                 ) from None
         links = [member.name for member in self.members if member.kind is Kind.SYMLINK]
         if links:

@@ -16,12 +16,11 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pip_lambda.archive.reader import open_zip
 from pip_lambda.archive.writer import create_temporary_zip
 from pip_lambda.cache import entries
 from pip_lambda.cache import key as cachekey
@@ -229,26 +228,6 @@ def _copy_verified(source: Path, output: Path, expected: str) -> NewZip | None:
     return NewZip(temporary, output, size, expected)
 
 
-def _extract(archive: Path, destination: Path) -> None:
-    import zipfile
-
-    with zipfile.ZipFile(archive) as zipped:
-        for info in zipped.infolist():
-            name = info.filename
-            if name.startswith("/") or ".." in name.split("/"):
-                raise zipfile.BadZipFile(f"unsafe member {name}")
-            path = destination / name
-            if name.endswith("/"):
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with zipped.open(info) as reader, open(path, "wb") as writer:
-                shutil.copyfileobj(reader, writer, 1 << 20)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode & stat.S_IXUSR:
-                path.chmod(0o755)
-
-
 def _restore(request: BuildRequest, entry: ResultEntry) -> bool:
     """Put the cached result in place: its zip copied and checked, the target unpacked from it, both replaced together."""
     assert request.output is not None
@@ -261,7 +240,9 @@ def _restore(request: BuildRequest, entry: ResultEntry) -> bool:
     staging = None
     try:
         staging = create_staging(request.target_dir)
-        _extract(new_zip.temporary, staging)
+        # The zip is pip-lambda's own, checked against its sha256 while copied; read it as any zip all the same.
+        with open_zip(new_zip.temporary, limit=1 << 62) as archive:
+            archive.extract(staging, hint="free space on the target's disk, or pass -t/-o on another one")
     except BaseException:
         with shielded():
             discard(staging, new_zip)

@@ -28,7 +28,8 @@ from pathlib import Path
 from pip_lambda.archive.reader import open_zip
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level
 from pip_lambda.errors import UsageError
-from pip_lambda.plan.layers import Layer, layer_sites
+from pip_lambda.plan.layers import Layer
+from pip_lambda.plan.layout import LAYER, layout_of
 from pip_lambda.plan.runtimes import runtime_provided
 from pip_lambda.plan.target import Target
 from pip_lambda.system.interpreters import find_interpreter
@@ -196,12 +197,13 @@ def run_import_test(
         opt = tree / "opt"
         for index, each in enumerate(layers):
             _unpack(each, scratch / f"layer-{index}", opt)
-        base = opt if layer else tree / "var/task"
+        layout = layout_of(layer)
+        base = tree / layout.mount.lstrip("/")
         shutil.copytree(root, base, symlinks=True, dirs_exist_ok=True)
         paths = [str(base / site) if site else str(base) for site in sites]
-        library_path = [base / "lib"] if layer else [base, base / "lib"]
+        library_path = [base / folder for folder in layout.library_dirs]
         if layers and not layer:
-            paths += [str(opt / site) for site in layer_sites(target) if (opt / site).is_dir()]
+            paths += [str(opt / site) for site in LAYER.sys_path(target) if (opt / site).is_dir()]
             library_path.append(opt / "lib")
         _make_read_only(tree)
         log.info("importing %d modules with %s", len(names), " ".join(command))

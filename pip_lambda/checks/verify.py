@@ -16,6 +16,7 @@ from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level, counts, 
 from pip_lambda.checks.smoketest import ImportStatus, run_import_test, site_modules, top_level_modules
 from pip_lambda.errors import UsageError, VerifyError
 from pip_lambda.plan.layers import Layer, layer_findings
+from pip_lambda.plan.layout import LAYER, layout_of
 from pip_lambda.plan.request import VerifyOptions
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution, find_distributions
@@ -64,7 +65,7 @@ def site_folders(root: Path, target: Target, layer: bool) -> tuple[list[str], li
                 )
             )
         return [""], findings
-    wanted = f"python/lib/python{target.runtime.python_version}/site-packages"
+    wanted = LAYER.site_packages(target.runtime.python_version)
     findings = []
     if not (root / "python").is_dir():
         findings.append(
@@ -90,7 +91,7 @@ def site_folders(root: Path, target: Target, layer: bool) -> tuple[list[str], li
                     f"build the layer for {target.runtime.name} (pip-lambda install --layer --runtime {target.runtime.name})",
                 )
             )
-    return [wanted, "python"], findings
+    return list(LAYER.sys_path(target)), findings
 
 
 def _files(root: Path) -> list[str]:
@@ -164,7 +165,7 @@ def verify_tree(
             findings.extend(paths.check_pth(path, text, site, owners.get(path, NO_DISTRIBUTION)))
     findings.extend(sdk.check_sdk((dist, posixpath.join(site, dist.dist_info)) for dist, site in found))
     findings.extend(layer_findings(layers, [dist for dist, _ in found], target, layer=layer))
-    library_dirs = ("lib",) if layer else ("", "lib")
+    library_dirs = layout_of(layer).library_dirs
     # The layers' libraries by their absolute paths: no file of the package can be named so.
     provided = {f"{OPT_LIB}/{name}" for each in layers for name in each.libraries}
     package = binaries.Package(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import logging
 import os
@@ -12,15 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from pip_lambda import __version__
-from pip_lambda.cli.cache import run_cache
-from pip_lambda.cli.diff import run_diff
 from pip_lambda.cli.help import TOP_HELP
-from pip_lambda.cli.install import run_build, run_install
-from pip_lambda.cli.lock import run_lock
-from pip_lambda.cli.sbom import run_sbom
-from pip_lambda.cli.size import run_size
 from pip_lambda.cli.terminal import end_status, paint, use_colour
-from pip_lambda.cli.verify import run_verify
 from pip_lambda.errors import PipLambdaError, UsageError
 from pip_lambda.system.redact import redact, remember, remember_environment
 from pip_lambda.system.signals import Terminated, forget_replacements, signals_raise, stop_outcome
@@ -31,16 +25,27 @@ EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 70
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
-    "install": run_install,
-    "build": run_build,
-    "verify": run_verify,
-    "size": run_size,
-    "cache": run_cache,
-    "diff": run_diff,
-    "sbom": run_sbom,
-    "lock": run_lock,
+COMMANDS: dict[str, tuple[str, str]] = {
+    "install": ("install", "run_install"),
+    "build": ("install", "run_build"),
+    "verify": ("verify", "run_verify"),
+    "size": ("size", "run_size"),
+    "cache": ("cache", "run_cache"),
+    "diff": ("diff", "run_diff"),
+    "sbom": ("sbom", "run_sbom"),
+    "lock": ("lock", "run_lock"),
 }
+"""Each command's module in pip_lambda.cli and its function: imported when the command runs, so a command
+loads only what it uses (a no-op rebuild never imports the size report, the SBOM or the zip reader)."""
+
+
+def command_for(name: str) -> Callable[[Sequence[str]], int] | None:
+    """The function that runs command ``name``, or None for an unknown command."""
+    if name not in COMMANDS:
+        return None
+    module, function = COMMANDS[name]
+    run: Callable[[Sequence[str]], int] = getattr(importlib.import_module(f"pip_lambda.cli.{module}"), function)
+    return run
 
 
 def report_error(error: PipLambdaError) -> None:
@@ -118,12 +123,12 @@ def _run(args: list[str]) -> int:
     if args[0] == "--version":
         print(f"pip-lambda {__version__} from {Path(__file__).parent} (Python {sys.version.split()[0]})")
         return 0
-    command = COMMANDS.get(args[0])
     remember_environment(os.environ)
     remember(args)
     forget_replacements()
     try:
         with signals_raise():
+            command = command_for(args[0])
             if command is None:
                 raise UsageError(f"unknown command {args[0]!r}", hint=f"choose one of: {', '.join(COMMANDS)}")
             return command(args[1:])

@@ -11,6 +11,7 @@ from pip_lambda.config.sources import Setting, pip_arguments
 from pip_lambda.errors import UsageError
 from pip_lambda.lock.decide import Wanted, decide
 from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.plan.layout import layout_of
 from pip_lambda.plan.request import BuildRequest, TrimOptions, VerifyOptions
 from pip_lambda.plan.runtimes import default_runtime, get_runtime
 from pip_lambda.plan.target import Arch, Target
@@ -51,7 +52,7 @@ def request_for(settings: Mapping[str, Setting], pips: Sequence[str], name: str 
     layer = bool(settings["layer"].value)
     container = settings["container"].value
     _check_container(settings)
-    default_dir = f"build/{name}" if name else ("build/layer" if layer else "build/lambda")
+    default_dir = f"build/{name}" if name else layout_of(layer).default_target
     target_dir = Path(container or settings["target"].value or default_dir)
     output = settings["output"].value or f"{target_dir}.zip"
     pip_tokens = pip_arguments(settings, pips)

@@ -18,13 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from pip_lambda.errors import UsageError, from_os_error
 from pip_lambda.lock import pylock
 from pip_lambda.lock.decide import names_requirements
 from pip_lambda.pip.args import REQUIREMENT, PipArgs, tokenize
-from pip_lambda.pip.requirements import is_lock_file
+from pip_lambda.pip.requirements import is_lock_file, local_location
 from pip_lambda.pip.resolve import NotWheelFiles, resolve_explained
 from pip_lambda.plan.selection import Wheel
 from pip_lambda.plan.target import Target
@@ -143,8 +142,8 @@ def _location(url: str, folder: Path) -> dict[str, str]:
     """``name`` and ``path`` (relative to ``folder``) for a local file, ``name`` and ``url`` otherwise."""
     parts = urlsplit(url)
     name = unquote(parts.path.rsplit("/", 1)[-1])
-    if parts.scheme == "file":
-        path = Path(url2pathname(parts.path))
+    path = local_location(url) if parts.scheme == "file" else None
+    if path is not None:
         try:
             return {"name": name, "path": Path(os.path.relpath(path, folder.absolute())).as_posix()}
         except ValueError:  # another drive

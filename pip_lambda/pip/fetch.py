@@ -31,12 +31,10 @@ import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from pip_lambda.errors import PipFailedError
 from pip_lambda.pip.args import SEPARATOR, Role, tokenize
-from pip_lambda.pip.requirements import RequirementLine, RequirementSet, files_looks
+from pip_lambda.pip.requirements import RequirementLine, RequirementSet, files_looks, local_location
 from pip_lambda.pip.run import download_command, pip_environment, run_pip
 from pip_lambda.plan.selection import Wheel
 from pip_lambda.plan.target import Target
@@ -136,11 +134,10 @@ def _downloaded(destination: Path) -> list[Path]:
 
 def local_file(wheel: Wheel) -> Path | None:
     """The file a ``file://`` URL names on this machine, when it is there; None for anything pip must fetch."""
-    parts = urlsplit(wheel.url)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+    if not wheel.url.lower().startswith("file:"):
         return None
-    path = Path(url2pathname(unquote(parts.path)))
-    return path if path.is_file() else None
+    path = local_location(wheel.url)
+    return path if path is not None and path.is_file() else None
 
 
 def copy_local(wheel: Wheel, source: Path, scratch: Path) -> Path:

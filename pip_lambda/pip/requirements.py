@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -164,6 +163,8 @@ def local_location(link: str) -> Path | None:
         parts = urlsplit(link)
         if parts.netloc not in ("", "localhost"):
             return None
+        from urllib.request import url2pathname  # here: urllib.request loads ssl, which a no-op build never needs
+
         return Path(url2pathname(parts.path))
     if _URL.match(link):
         return None

@@ -20,6 +20,7 @@ from pip_lambda.archive.contents import Contents, Installed, distributions_at_ro
 from pip_lambda.cache.storage import file_sha256
 from pip_lambda.checks.findings import NO_DISTRIBUTION, Finding, Level
 from pip_lambda.errors import UsageError
+from pip_lambda.plan.layout import LAYER
 from pip_lambda.plan.target import Target
 from pip_lambda.tree.distributions import Distribution
 
@@ -52,16 +53,6 @@ class Layer:
         return self.path.name
 
 
-def site_packages(target: Target) -> str:
-    """Where a layer's distributions go for the target's Python (Lambda also reads ``python/`` itself)."""
-    return f"python/lib/python{target.runtime.python_version}/site-packages"
-
-
-def layer_sites(target: Target) -> tuple[str, str]:
-    """The folders of ``/opt`` on the target's ``sys.path``, in Lambda's order."""
-    return site_packages(target), "python"
-
-
 def read_layers(paths: Sequence[Path], target: Target, outputs: Sequence[Path] = ()) -> tuple[Layer, ...]:
     """Read every ``--with-layer`` zip, in the order Lambda stacks them; bad input is a UsageError (exit 2).
 
@@ -92,14 +83,18 @@ def read_layer(path: Path, target: Target) -> Layer:
     if not path.exists():
         raise UsageError(f"--with-layer {path} does not exist", hint="build the layer first, or fix the path")
     contents = read_zip(path, layer=True, python=target.runtime.python_version)
-    sites = tuple(site for site in layer_sites(target) if f"{site}/" in contents.sites)
+    sites = tuple(site for site in LAYER.sys_path(target) if f"{site}/" in contents.sites)
     if not sites and distributions_at_root(contents.files):
         raise UsageError(
             f"{path} is a function package, not a layer: its distributions are at the zip's root, "
             "where Lambda puts nothing of a layer on sys.path",
             hint="build the layer with 'pip-lambda install --layer' (everything under python/)",
         )
-    foreign = tuple(site.rstrip("/") for site in contents.sites if site not in (f"{site_packages(target)}/", "python/"))
+    foreign = tuple(
+        site.rstrip("/")
+        for site in contents.sites
+        if site not in (f"{LAYER.site_packages(target.runtime.python_version)}/", LAYER.prefix)
+    )
     libraries = tuple(
         name[len("lib/") :] for name in sorted(contents.files) if name.count("/") == 1 and name.startswith("lib/")
     )
@@ -164,7 +159,7 @@ def _layout(layer: Layer, target: Target) -> list[Finding]:
                 "layer-layout",
                 NO_DISTRIBUTION,
                 f"{layer.path}:{site}/",
-                f"site-packages of another Python: {target.runtime.name} reads only /opt/{site_packages(target)} "
+                f"site-packages of another Python: {target.runtime.name} reads only /opt/{LAYER.site_packages(target.runtime.python_version)} "
                 "and /opt/python",
                 f"build the layer for {target.runtime.name} (pip-lambda install --layer --runtime {target.runtime.name})",
             )

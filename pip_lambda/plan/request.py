@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pip_lambda.pip.args import PipArgs
+from pip_lambda.plan.layout import Layout, layout_of
 from pip_lambda.plan.selection import Selection
 from pip_lambda.plan.source import RequirementsSource, Sdist
 from pip_lambda.plan.target import Target
@@ -75,3 +76,8 @@ class BuildRequest:
     container: bool = False
     """--container: ``target_dir`` is a Lambda container-image build context (a Dockerfile and the tree under
     ``package/``) instead of a zip; ``output`` is then None."""
+
+    @property
+    def layout(self) -> Layout:
+        """A function or a layer, and where Lambda puts it."""
+        return layout_of(self.layer)

@@ -47,7 +47,7 @@ def build_entry(result: BuildResult, name: str | None = None) -> dict[str, Any]:
     zipped = result.zip
     entry: dict[str, Any] = {
         "name": name,
-        "kind": "layer" if request.layer else "function",
+        "kind": request.layout.kind,
         "runtime": {
             "name": runtime.name,
             "python": runtime.python_version,

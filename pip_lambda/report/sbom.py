@@ -46,6 +46,7 @@ from pip_lambda.archive.contents import NO_LIMIT, Contents, Installed, Source, r
 from pip_lambda.archive.reader import open_zip
 from pip_lambda.archive.writer import ZIP_EPOCH, zip_time
 from pip_lambda.errors import EnvironmentProblem, UsageError
+from pip_lambda.plan.layout import layout_of
 from pip_lambda.plan.target import Target
 from pip_lambda.result import BuildResult
 
@@ -168,7 +169,7 @@ def bill_of_materials(package: Package) -> str:
         ],
     )
     properties = [
-        Property(name="pip-lambda:kind", value="layer" if package.layer else "function"),
+        Property(name="pip-lambda:kind", value=layout_of(package.layer).kind),
         Property(name="pip-lambda:runtime", value=package.target.runtime.name),
         Property(name="pip-lambda:arch", value=str(package.target.arch)),
     ]
@@ -195,7 +196,7 @@ def build_package(result: BuildResult, name: str | None) -> Package:
     """What a build shipped, read from its zip (or its target folder with --no-zip)."""
     request = result.request
     contents = read_contents(result.zip.path if result.zip else request.target_dir, layer=request.layer)
-    prefix = "python/" if request.layer else ""
+    prefix = request.layout.prefix
     # The build's own file lists: --slim removes RECORD, which the zip then lacks.
     owned = {f"{prefix}{path}" for dist in result.distributions for path in dist.files}
     code = [path for path in contents.files if path not in owned]

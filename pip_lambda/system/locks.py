@@ -74,9 +74,9 @@ def _holder(descriptor: int) -> str:
 
 
 @contextmanager
-def target_lock(target: Path) -> Iterator[Path]:
+def target_lock(target_dir: Path) -> Iterator[Path]:
     """Hold the lock of the target folder while inside; wait for it if another build holds it."""
-    with _locked(target, f"its build into {target}") as path:
+    with _locked(target_dir, f"its build into {target_dir}") as path:
         yield path
 
 

@@ -93,15 +93,15 @@ class Made:
     names: frozenset[str]
 
 
-def _record(target: Path) -> Path:
-    return state_root() / "targets" / f"{_key(target)}.json"
+def _record(target_dir: Path) -> Path:
+    return state_root() / "targets" / f"{_key(target_dir)}.json"
 
 
-def _read(target: Path) -> list[Made]:
-    path = _record(target)
+def _read(target_dir: Path) -> list[Made]:
+    path = _record(target_dir)
     try:
         data = json.loads(path.read_text("utf-8"))
-        if data["pip_lambda_state"] != _VERSION or data["path"] != os.path.realpath(target):
+        if data["pip_lambda_state"] != _VERSION or data["path"] != os.path.realpath(target_dir):
             return []
         return [
             Made((int(item["device"]), int(item["inode"])), frozenset(str(name) for name in item["names"]))
@@ -110,19 +110,19 @@ def _read(target: Path) -> list[Made]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError, TypeError, KeyError) as why:
-        log.debug("ignoring the record %s of %s: %s", path, target, why)
+        log.debug("ignoring the record %s of %s: %s", path, target_dir, why)
         return []
 
 
-def _write(target: Path, folders: Iterable[Made]) -> None:
-    path = _record(target)
+def _write(target_dir: Path, folders: Iterable[Made]) -> None:
+    path = _record(target_dir)
     kept = sorted(folders, key=lambda made: made.identity)
     if not kept:
         path.unlink(missing_ok=True)
         return
     data = {
         "pip_lambda_state": _VERSION,
-        "path": os.path.realpath(target),
+        "path": os.path.realpath(target_dir),
         "folders": [
             {"device": made.identity[0], "inode": made.identity[1], "names": sorted(made.names)} for made in kept
         ],
@@ -141,33 +141,33 @@ def _write(target: Path, folders: Iterable[Made]) -> None:
         raise
 
 
-def vouches(target: Path) -> bool:
+def vouches(target_dir: Path) -> bool:
     """Whether pip-lambda put the folder at ``target`` there, and it still holds some of what was put in it."""
-    current = identity(target)
+    current = identity(target_dir)
     if current is None:
         return False
     try:
-        names = {entry.name for entry in os.scandir(target)}
+        names = {entry.name for entry in os.scandir(target_dir)}
     except OSError:
         return False
-    return any(made.identity == current and made.names & names for made in _read(target))
+    return any(made.identity == current and made.names & names for made in _read(target_dir))
 
 
-def expect(target: Path, made: Made) -> None:
+def expect(target_dir: Path, made: Made) -> None:
     """Record ``made`` before it is put at ``target``; the folder there now stays vouched for until :func:`settle`.
 
     Call with the target's lock held, before the first rename: a build killed
     after it leaves both folders recognisable, whichever one ends up in place.
     """
-    current = identity(target)
-    kept = [earlier for earlier in _read(target) if earlier.identity == current]
-    _write(target, [*kept, made])
+    current = identity(target_dir)
+    kept = [earlier for earlier in _read(target_dir) if earlier.identity == current]
+    _write(target_dir, [*kept, made])
 
 
-def settle(target: Path) -> None:
+def settle(target_dir: Path) -> None:
     """After a replacement: keep only the record of the folder now at ``target`` (none when it is gone)."""
-    current = identity(target)
-    recorded = _read(target)
+    current = identity(target_dir)
+    recorded = _read(target_dir)
     kept = [made for made in recorded if made.identity == current]
     if kept != recorded:
-        _write(target, kept)
+        _write(target_dir, kept)

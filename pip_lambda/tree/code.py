@@ -13,7 +13,7 @@ from pip_lambda.errors import UnsafePathError, UsageError
 _IGNORED = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__", "*.pyc", "*.pyo")
 
 
-def check_code_paths(paths: Sequence[Path], target: Path, output: Path | None) -> None:
+def check_code_paths(paths: Sequence[Path], target_dir: Path, output: Path | None) -> None:
     """Refuse a --code path that is missing, holds the target or the zip, or has a name a zip cannot hold."""
     for path in paths:
         if not path.exists():
@@ -21,7 +21,7 @@ def check_code_paths(paths: Sequence[Path], target: Path, output: Path | None) -
                 f"--code {path}: no such file or folder", hint="check the path, relative to the current folder"
             )
         source = path.resolve()
-        for built, what in ((target, "the target folder"), (output, "the zip")):
+        for built, what in ((target_dir, "the target folder"), (output, "the zip")):
             if built is not None and built.resolve().is_relative_to(source):
                 raise UnsafePathError(
                     f"--code {path} holds {what} {built}: the package would contain itself",

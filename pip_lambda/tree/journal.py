@@ -38,7 +38,7 @@ class NewZip:
 class Journal:
     """One replacement: the target, where its new and old folders may be, the new zip, the process doing it."""
 
-    target: Path
+    target_dir: Path
     staging: Path
     retired: Path
     new_tree: tuple[int, int]
@@ -48,12 +48,12 @@ class Journal:
     pid: int
 
 
-def journal_path(target: Path) -> Path:
-    return target.parent / f".{target.name}{JOURNAL}"
+def journal_path(target_dir: Path) -> Path:
+    return target_dir.parent / f".{target_dir.name}{JOURNAL}"
 
 
 def write_journal(journal: Journal) -> None:
-    path = journal_path(journal.target)
+    path = journal_path(journal.target_dir)
     home = path.parent
     zipped = journal.zip
     data = {
@@ -82,7 +82,7 @@ def write_journal(journal: Journal) -> None:
     _sync_folder(home)
 
 
-def read_journal(path: Path, target: Path) -> Journal | None:
+def read_journal(path: Path, target_dir: Path) -> Journal | None:
     try:
         data: Any = json.loads(path.read_text("utf-8"))
         if data["pip_lambda_journal"] != _VERSION:
@@ -96,7 +96,7 @@ def read_journal(path: Path, target: Path) -> Journal | None:
             )
         old = data["old_tree"]
         return Journal(
-            target,
+            target_dir,
             home / _name(data["staging"]),
             home / _name(data["retired"]),
             (int(data["new_tree"][0]), int(data["new_tree"][1])),
@@ -125,7 +125,7 @@ def _relative(path: Path, home: Path) -> str:
 
 def remove_journal(journal: Journal) -> None:
     with contextlib.suppress(FileNotFoundError):
-        journal_path(journal.target).unlink()
+        journal_path(journal.target_dir).unlink()
 
 
 def _sync_folder(folder: Path) -> None:

@@ -17,9 +17,9 @@ from pip_lambda.archive.writer import ZIP_MAGIC, written_by_pip_lambda
 from pip_lambda.errors import UnsafePathError
 
 
-def check_output(output: Path, target: Path) -> None:
+def check_output(output: Path, target_dir: Path) -> None:
     """Refuse a zip path inside the target, on a folder or under a file, or over a file pip-lambda did not write."""
-    _check_place(output, "the output", "-o/--output", [target])
+    _check_place(output, "the output", "-o/--output", [target_dir])
     if _holds_anything(output) and not written_by_pip_lambda(output):
         start = _start(output, len(ZIP_MAGIC))
         kind = "not a zip" if start != ZIP_MAGIC else "a zip pip-lambda did not write"
@@ -76,10 +76,10 @@ def check_side_output(path: Path, kind: SideOutput, targets: Sequence[Path], oth
 
 
 def _check_place(path: Path, what: str, option: str, targets: Sequence[Path]) -> None:
-    for target in targets:
-        if path.resolve().is_relative_to(target.resolve()):
+    for target_dir in targets:
+        if path.resolve().is_relative_to(target_dir.resolve()):
             raise UnsafePathError(
-                f"{what} {path} is inside the target folder {target}, which every build replaces",
+                f"{what} {path} is inside the target folder {target_dir}, which every build replaces",
                 hint=f"pass {option} with a path outside the target",
             )
     if path.is_dir():

@@ -48,11 +48,11 @@ from pip_lambda.tree.staging import MARKER, RETIRED, check_target, is_marked, re
 log = logging.getLogger(__name__)
 
 
-def describe(target: Path, output: Path | None) -> str:
-    return f"{target} and {output}" if output is not None else str(target)
+def describe(target_dir: Path, output: Path | None) -> str:
+    return f"{target_dir} and {output}" if output is not None else str(target_dir)
 
 
-def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZip | None) -> None:
+def put_in_place(target_dir: Path, staging: Path, output: Path | None, new_zip: NewZip | None) -> None:
     """Replace ``target`` with the finished ``staging`` folder and ``output`` with ``new_zip``, both or neither.
 
     Takes the staging folder and the temporary zip over: when it returns or
@@ -60,8 +60,8 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
     """
     try:
         pause_point("staged")
-        if target.exists():
-            check_target(target, output=output)
+        if target_dir.exists():
+            check_target(target_dir, output=output)
         if new_zip is not None and holds(new_zip.output, new_zip.size, new_zip.sha256):
             new_zip.temporary.unlink()
             new_zip = None
@@ -69,16 +69,16 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
         if new_tree is None:
             raise FileNotFoundError(errno.ENOENT, "the new folder is gone", str(staging))
         made = Made(new_tree, frozenset(child.name for child in staging.iterdir() if child.name != MARKER))
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}{RETIRED}", dir=target.parent))
+        retired = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}{RETIRED}", dir=target_dir.parent))
         retired.rmdir()  # only the unique name is wanted
-        journal = Journal(target, staging, retired, new_tree, identity(target), new_zip, os.getpid())
+        journal = Journal(target_dir, staging, retired, new_tree, identity(target_dir), new_zip, os.getpid())
     except BaseException:
         with shielded():
             discard(staging, new_zip)
         raise
     with shielded():
         try:
-            expect(target, made)
+            expect(target_dir, made)
             write_journal(journal)
             unmark(staging)
         except BaseException:
@@ -94,11 +94,11 @@ def put_in_place(target: Path, staging: Path, output: Path | None, new_zip: NewZ
             except OSError:
                 raise EnvironmentProblem(
                     f"cannot put the new package in place ({failure}), nor the previous one back",
-                    hint=f"the next pip-lambda build of {target} finishes or undoes the replacement",
+                    hint=f"the next pip-lambda build of {target_dir} finishes or undoes the replacement",
                 ) from None
             remove_journal(journal)
             raise
-        note_replaced(describe(target, output))
+        note_replaced(describe(target_dir, output))
         _finish(journal)
 
 
@@ -110,12 +110,12 @@ def discard(staging: Path | None, new_zip: NewZip | None) -> None:
         new_zip.temporary.unlink(missing_ok=True)
 
 
-def recover(target: Path) -> None:
+def recover(target_dir: Path) -> None:
     """Settle a replacement that a killed build left halfway (call with the target's lock held)."""
-    path = journal_path(target)
+    path = journal_path(target_dir)
     if not path.is_file():
         return
-    journal = read_journal(path, target)
+    journal = read_journal(path, target_dir)
     if journal is None:
         log.warning("removing %s: it is not a journal pip-lambda can read", path)
         path.unlink()
@@ -130,8 +130,8 @@ def recover(target: Path) -> None:
                 _backward(journal)
             except OSError as failure:
                 raise EnvironmentProblem(
-                    f"cannot settle the replacement of {target} that process {journal.pid} left halfway: {failure}",
-                    hint=f"put the folder to keep at {target}, delete {path}, and build again",
+                    f"cannot settle the replacement of {target_dir} that process {journal.pid} left halfway: {failure}",
+                    hint=f"put the folder to keep at {target_dir}, delete {path}, and build again",
                 ) from None
             done = "undid"
         _finish(journal)
@@ -139,15 +139,15 @@ def recover(target: Path) -> None:
     log.warning(
         "%s the replacement of %s that process %d began before it was stopped",
         done,
-        describe(target, zipped),
+        describe(target_dir, zipped),
         journal.pid,
     )
 
 
-def output_of_pending(target: Path) -> Path | None:
+def output_of_pending(target_dir: Path) -> Path | None:
     """The zip an interrupted replacement of ``target`` was writing, if any: its lock is needed to recover."""
-    path = journal_path(target)
-    journal = read_journal(path, target) if path.is_file() else None
+    path = journal_path(target_dir)
+    journal = read_journal(path, target_dir) if path.is_file() else None
     return journal.zip.output if journal is not None and journal.zip is not None else None
 
 
@@ -156,7 +156,7 @@ def output_of_pending(target: Path) -> Path | None:
 
 def _forward(journal: Journal) -> None:
     """New folder in the target's place, then the new zip in the output's place."""
-    target, new_zip = journal.target, journal.zip
+    target_dir, new_zip = journal.target_dir, journal.zip
     if (
         new_zip is not None
         and not new_zip.temporary.is_file()
@@ -166,13 +166,13 @@ def _forward(journal: Journal) -> None:
     new = _find(journal, journal.new_tree)
     if new is None:
         raise FileNotFoundError(errno.ENOENT, "the new folder is gone", str(journal.staging))
-    if new != target:
-        if _find(journal, journal.old_tree) != target:
-            new.rename(target)  # the old target is already away, or there was none
-        elif not _exchange(new, target):
-            target.rename(journal.retired)
+    if new != target_dir:
+        if _find(journal, journal.old_tree) != target_dir:
+            new.rename(target_dir)  # the old target is already away, or there was none
+        elif not _exchange(new, target_dir):
+            target_dir.rename(journal.retired)
             pause_point("target-retired")
-            new.rename(target)
+            new.rename(target_dir)
         pause_point("target-replaced")
     if new_zip is not None and new_zip.temporary.is_file():
         new_zip.temporary.replace(new_zip.output)
@@ -181,16 +181,16 @@ def _forward(journal: Journal) -> None:
 
 def _backward(journal: Journal) -> None:
     """The old folder back in the target's place, the new folder and zip deleted; the old zip was never touched."""
-    target = journal.target
+    target_dir = journal.target_dir
     new, old = _find(journal, journal.new_tree), _find(journal, journal.old_tree)
-    if new == target:
-        if old is not None and _exchange(old, target):
+    if new == target_dir:
+        if old is not None and _exchange(old, target_dir):
             new = old
         else:
             new = journal.retired if old == journal.staging else journal.staging
-            target.rename(new)
-    if old is not None and old != target and new != old:
-        old.rename(target)
+            target_dir.rename(new)
+    if old is not None and old != target_dir and new != old:
+        old.rename(target_dir)
     if new is not None:
         remove_tree(new)  # found by the journal's identity: its marker may be gone already
     if journal.zip is not None:
@@ -205,7 +205,7 @@ def _finish(journal: Journal) -> None:
             remove_tree(leftover)
     pause_point("old-removed")
     remove_journal(journal)
-    settle(journal.target)
+    settle(journal.target_dir)
 
 
 # --- folders found by identity, swapped in one step where possible ---------------------------
@@ -215,7 +215,7 @@ def _find(journal: Journal, wanted: tuple[int, int] | None) -> Path | None:
     if wanted is None:
         return None
     return next(
-        (place for place in (journal.target, journal.staging, journal.retired) if identity(place) == wanted), None
+        (place for place in (journal.target_dir, journal.staging, journal.retired) if identity(place) == wanted), None
     )
 
 

@@ -115,7 +115,7 @@ def _protected(cwd: Path) -> list[tuple[Path, str]]:
     return folders
 
 
-def check_target(target: Path, code: Sequence[Path] = (), output: Path | None = None) -> None:
+def check_target(target_dir: Path, code: Sequence[Path] = (), output: Path | None = None) -> None:
     """Refuse a target folder that pip-lambda must not replace; any other place is fine, other disks included.
 
     Refused, by the real path (symlinks followed): the file system root, the
@@ -125,45 +125,47 @@ def check_target(target: Path, code: Sequence[Path] = (), output: Path | None = 
     (naming the source files it holds, if any).  ``output`` is the build's zip,
     the last resort of :func:`made_by_pip_lambda`.
     """
-    resolved = target.resolve()
+    resolved = target_dir.resolve()
     hint = "pass -t/--target with a folder of its own, such as build/lambda"
     protected = [(Path(resolved.anchor), "the file system root"), *_protected(Path.cwd().resolve())]
     for folder, what in protected:
         if resolved == folder:
             raise UnsafePathError(
-                f"refusing to use {what} ({target}) as the target: pip-lambda replaces the target on every build",
+                f"refusing to use {what} ({target_dir}) as the target: pip-lambda replaces the target on every build",
                 hint=hint,
             )
     for folder, what in protected:
         if folder.is_relative_to(resolved):
-            raise UnsafePathError(f"refusing to use {target} as the target: it contains {what} ({folder})", hint=hint)
+            raise UnsafePathError(
+                f"refusing to use {target_dir} as the target: it contains {what} ({folder})", hint=hint
+            )
     for path in code:
         if path.resolve().is_relative_to(resolved):
             raise UnsafePathError(
-                f"refusing to use {target} as the target: it holds --code {path}, which every build would delete",
+                f"refusing to use {target_dir} as the target: it holds --code {path}, which every build would delete",
                 hint=hint,
             )
-    if target.is_symlink():
+    if target_dir.is_symlink():
         raise UnsafePathError(
-            f"refusing to use {target} as the target: it is a symbolic link",
+            f"refusing to use {target_dir} as the target: it is a symbolic link",
             hint="pass -t/--target with the folder itself",
         )
-    if target.exists() and not target.is_dir():
+    if target_dir.exists() and not target_dir.is_dir():
         raise UnsafePathError(
-            f"the target {target} is a file, not a folder", hint="pass -t/--target with a folder path"
+            f"the target {target_dir} is a file, not a folder", hint="pass -t/--target with a folder path"
         )
-    if not target.is_dir():
+    if not target_dir.is_dir():
         return
-    checkouts = [name for name in _VCS if (target / name).exists()]
+    checkouts = [name for name in _VCS if (target_dir / name).exists()]
     if checkouts:
         raise UnsafePathError(
-            f"refusing to replace {target}: it is a version-control checkout ({checkouts[0]})", hint=hint
+            f"refusing to replace {target_dir}: it is a version-control checkout ({checkouts[0]})", hint=hint
         )
-    if any(target.iterdir()) and not made_by_pip_lambda(target, output):
-        sources = _source_files(target)
+    if any(target_dir.iterdir()) and not made_by_pip_lambda(target_dir, output):
+        sources = _source_files(target_dir)
         holds = f" (it holds source files: {', '.join(sources)})" if sources else ""
         raise UnsafePathError(
-            f"refusing to replace {target}: it is not empty and pip-lambda did not create it{holds}",
+            f"refusing to replace {target_dir}: it is not empty and pip-lambda did not create it{holds}",
             hint=(
                 "empty or remove it if its contents may go, or pass -t/--target with a new or empty folder "
                 f"(pip-lambda remembers the folders it made in {state_root()})"
@@ -171,10 +173,12 @@ def check_target(target: Path, code: Sequence[Path] = (), output: Path | None = 
         )
 
 
-def create_staging(target: Path) -> Path:
+def create_staging(target_dir: Path) -> Path:
     """A new empty folder beside the target (so on its file system), marked as pip-lambda's staging folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}", dir=target.parent))
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}{_STAGING}", dir=target_dir.parent))
+    # mkdtemp makes it 0700; as the target it must be readable as a folder made with mkdir (deploy tools copy it).
+    staging.chmod(0o755)
     (staging / MARKER).write_text("a build of pip-lambda in progress; removed when it ends\n", "utf-8")
     return staging
 
@@ -209,21 +213,21 @@ def remove_ours(folder: Path) -> None:
         remove_tree(folder)
 
 
-def clean_debris(target: Path) -> None:
+def clean_debris(target_dir: Path) -> None:
     """Remove staging and retired folders, and a half-written journal, that an interrupted build left beside the target.
 
     Only folders named as pip-lambda names them and either marked or empty
     (a build killed between creating and marking its folder) are removed.
     Call it after tree/replace.recover(), which may still need them.
     """
-    parent = target.parent
+    parent = target_dir.parent
     if not parent.is_dir():
         return
-    half_written = parent / f".{target.name}{JOURNAL}.tmp"
+    half_written = parent / f".{target_dir.name}{JOURNAL}.tmp"
     if half_written.is_file() and not half_written.is_symlink():
         half_written.unlink()
     for prefix in (_STAGING, RETIRED):
-        for leftover in parent.glob(f".{glob.escape(target.name)}{prefix}*"):
+        for leftover in parent.glob(f".{glob.escape(target_dir.name)}{prefix}*"):
             if leftover.is_symlink() or not leftover.is_dir():
                 continue
             if is_marked(leftover):

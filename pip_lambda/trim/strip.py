@@ -22,6 +22,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
+from pip_lambda.checks.elf import CorruptElf, read_elf
 from pip_lambda.plan.target import Target
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def strip_one(path: Path, tool: str) -> Outcome:
     """Strip ``path`` in place, or leave it untouched when there is nothing to gain or anything is doubtful."""
     copy = path.with_name(path.name + ".pip-lambda-strip")
     try:
+        read_elf(path)  # bounded: a hostile file is CorruptElf here, before pyelftools walks it unguarded
         before = _fingerprint(path)
         done = subprocess.run(
             [tool, "--strip-debug", "-o", str(copy), str(path)], capture_output=True, text=True, timeout=120
@@ -105,7 +107,7 @@ def strip_one(path: Path, tool: str) -> Outcome:
         copy.chmod(path.stat().st_mode & 0o7777)
         copy.replace(path)
         return "stripped"
-    except (OSError, ELFError, subprocess.TimeoutExpired, ValueError, AssertionError) as error:
+    except (OSError, ELFError, CorruptElf, subprocess.TimeoutExpired, ValueError, AssertionError) as error:
         log.debug("keeping %s: %s", path, error)
         return "kept"
     finally:
