@@ -25,6 +25,7 @@ from pip_lambda import pipeline
 from pip_lambda.archive.writer import carried_size
 from pip_lambda.errors import UsageError
 from pip_lambda.pip.resolve import NotWheelFiles, resolve_explained
+from pip_lambda.plan.layout import LAYER
 from pip_lambda.plan.request import BuildRequest
 from pip_lambda.plan.selection import Selection, Wheel
 from pip_lambda.plan.sharing import Savings, check_functions, layer_selection, left_out, shared_wheels, without
@@ -36,9 +37,6 @@ Resolve = Callable[[str, BuildRequest], Selection]
 """The wheels the named function target installs (its lock file's, or pip's resolution)."""
 BuildFrom = Callable[[str, BuildRequest, Selection], BuildResult]
 """The build of the named target, installing exactly the wheels of a Selection."""
-
-LAYER_SITE = "python/"
-"""Where a layer zip holds its files (a function zip holds them at its root)."""
 
 
 def resolved(name: str, request: BuildRequest) -> Selection:
@@ -81,7 +79,7 @@ class SharedBuild:
         if self.layer.zip is None or len(zips) != len(self.sharing) or any(zipped is None for zipped in zips):
             return None
         function_zips = sum(zipped.size for zipped in zips if zipped is not None)
-        return Savings(len(zips), self.layer.zip.size, function_zips, carried_size(self.layer.zip, LAYER_SITE))
+        return Savings(len(zips), self.layer.zip.size, function_zips, carried_size(self.layer.zip, LAYER.prefix))
 
 
 def build_shared(
