@@ -8,9 +8,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pip_lambda.archive.writer import ZipResult
+from pip_lambda.archive.writer import COMMENT, ZipResult, carried_size, collect_entries, write_zip
+from pip_lambda.cache import key as cachekey
+from pip_lambda.cache.request import CacheRequest
 from pip_lambda.errors import EXIT_USAGE, UsageError
 from pip_lambda.pip.args import parse_pip_args
+from pip_lambda.pipeline import check_request
 from pip_lambda.plan.request import BuildRequest, TrimOptions, VerifyOptions
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.selection import Selection, Wheel
@@ -115,7 +118,7 @@ def test_a_shared_layer_needs_two_functions_on_one_target():
     check_functions("shared", [("api", request("api")), ("worker", request("worker"))])
 
 
-def test_the_layers_request_has_no_requirements_code_or_handler(tmp_path):
+def test_the_layers_request_has_no_requirements_lock_code_or_handler(tmp_path):
     given = request(
         "shared",
         "-r",
@@ -125,16 +128,29 @@ def test_the_layers_request_has_no_requirements_code_or_handler(tmp_path):
         "https://index.example/simple",
         code=(tmp_path / "app.py",),
         verify=VerifyOptions(import_test=True, handler="app.handler"),
+        selection=selection(FASTAPI, source="pylock.toml"),
     )
     layer = layer_request(given)
     assert layer.layer
     assert layer.code == ()
+    assert (layer.selection, layer.sdists, layer.source) == (None, (), None)  # the functions' wheels decide
     assert not layer.pip_args.has_requirements
     assert layer.pip_args.passthrough == ("--index-url", "https://index.example/simple")
     assert (layer.verify.import_test, layer.verify.handler) == (True, None)
     assert (layer.target_dir, layer.output) == (Path("build/shared"), Path("build/shared.zip"))
     with pytest.raises(UsageError, match="the shared layer needs its zip"):
         layer_request(dataclasses.replace(given, output=None))
+
+
+def test_the_layer_is_checked_and_keyed_by_its_wheels_and_reads_no_requirement_file(project):
+    given = request("shared", "-r", "missing.txt", "--index-url", "https://index.example/simple")
+    layer = dataclasses.replace(layer_request(given), selection=selection(FASTAPI, PYDANTIC))
+    found = check_request(layer)  # neither "nothing to install" nor the missing file
+    inputs = cachekey.compute(CacheRequest.of(layer), found)
+    assert inputs.document["requirement_files"] == {}
+    assert inputs.key == cachekey.compute(CacheRequest.of(layer), check_request(layer)).key
+    moved = dataclasses.replace(layer, selection=selection(FASTAPI, wheel("pydantic", "2.7")))
+    assert cachekey.compute(CacheRequest.of(moved), check_request(moved)).key != inputs.key
 
 
 # --- the flow, with resolution and builds stood in for ----------------------------------------------
@@ -152,10 +168,12 @@ class Builds:
         self.selections = selections
         self.built: list[tuple[BuildRequest, Selection]] = []
 
-    def resolve(self, built: BuildRequest) -> Selection:
-        return self.selections[built.target_dir.name]
+    def resolve(self, name: str, built: BuildRequest) -> Selection:
+        assert built.target_dir.name == name
+        return self.selections[name]
 
-    def build(self, built: BuildRequest, chosen: Selection) -> BuildResult:
+    def build(self, name: str, built: BuildRequest, chosen: Selection) -> BuildResult:
+        assert built.target_dir.name == name
         self.built.append((built, chosen))
         return result_of(built, 1000 if built.layer else 100 * len(chosen.wheels))
 
@@ -204,9 +222,9 @@ def test_with_name_every_function_is_resolved_but_one_is_built():
     builds = Builds(three())
     resolved: list[str] = []
 
-    def resolve(built: BuildRequest) -> Selection:
-        resolved.append(built.target_dir.name)
-        return builds.resolve(built)
+    def resolve(name: str, built: BuildRequest) -> Selection:
+        resolved.append(name)
+        return builds.resolve(name, built)
 
     done = build_shared(LAYER, FUNCTIONS, resolve=resolve, build=builds.build, only="jobs")
     assert resolved == ["api", "jobs", "worker"]
@@ -225,22 +243,26 @@ def test_functions_sharing_nothing_are_refused():
 
 
 def test_the_bytes_saved_against_standalone_zips():
-    savings = Savings(functions=3, layer_zip=9_000, function_zips=1_500)
+    savings = Savings(functions=3, layer_zip=9_000, function_zips=1_500, carried=8_000)
     assert savings.shared == 10_500
-    assert savings.standalone == 28_500
-    assert savings.saved == 18_000
-    assert savings.fraction == pytest.approx(18_000 / 28_500)
+    assert savings.standalone == 25_500
+    assert savings.saved == 15_000
+    assert savings.fraction == pytest.approx(15_000 / 25_500)
 
 
 def test_the_summary_and_the_report_name_the_layer_its_hash_and_the_bytes_saved():
     builds = Builds(three())
     done = build_shared(LAYER, FUNCTIONS, resolve=builds.resolve, build=builds.build)
-    assert done.savings == Savings(3, 1000, 200)
+    carried = 1000 - (22 + len(COMMENT)) - (30 + 46 + 2 * 7) - 2 * 2 * 7  # 3 entries: python/ and two others
+    assert done.savings == Savings(3, 1000, 200, carried)
     lines = shared_layer_lines(done)
     assert lines[0] == "Shared layer shared: 3 distributions shared by api, jobs, worker"
     assert any("fastapi==0.110, orjson==3.9, pydantic==2.6" in line for line in lines)
-    assert "  saved:         2.0 KiB (62%)" in lines
-    assert "  zips:          layer 1000 B + 3 functions 200 B = 1.2 KiB; about 3.1 KiB as 3 standalone zips" in lines
+    assert lines[-3:] == [
+        "  zips:          layer 1000 B + 3 functions 200 B = 1.2 KiB",
+        "  standalone:    about 2.7 KiB as 3 functions each carrying the layer's files (estimated, not built)",
+        "  saved:         about 1.5 KiB (56%)",
+    ]
     results = [("shared", done.layer), *done.functions]
     report = make_report(results, done)
     jsonschema.validate(report, schema())
@@ -248,7 +270,26 @@ def test_the_summary_and_the_report_name_the_layer_its_hash_and_the_bytes_saved(
     assert entry["zip"] == {"path": "build/shared.zip", "sha256": "ab" * 32}
     assert entry["functions"] == ["api", "jobs", "worker"]
     assert [item["name"] for item in entry["distributions"]] == ["fastapi", "orjson", "pydantic"]
-    assert entry["zip_bytes"] == {"layer": 1000, "functions": 200, "standalone_estimate": 3200, "saved": 2000}
+    standalone = 200 + 3 * carried
+    assert entry["zip_bytes"] == {
+        "layer": 1000,
+        "functions": 200,
+        "standalone_estimate": standalone,
+        "saved": standalone - 1200,
+    }
+
+
+def test_a_layers_files_carried_by_a_function_zip_take_what_the_layer_zip_holds_less_the_folder(tmp_path):
+    layer, function = tmp_path / "layer", tmp_path / "function"
+    for site in (layer / "python", function):
+        (site / "lib").mkdir(parents=True)
+        (site / "lib" / "__init__.py").write_bytes(b"VALUE = 1\n" * 50)
+        (site / "lib-1.0.dist-info").mkdir()
+        (site / "lib-1.0.dist-info" / "METADATA").write_text("Name: lib\nVersion: 1.0\n")
+    layer_zip = write_zip(collect_entries(layer), tmp_path / "layer.zip")
+    function_zip = write_zip(collect_entries(function), tmp_path / "function.zip")
+    empty_zip = write_zip([], tmp_path / "empty.zip")
+    assert carried_size(layer_zip, "python/") == function_zip.size - empty_zip.size
 
 
 def test_no_savings_without_zips():

@@ -43,6 +43,9 @@ COMMENT = b"written by pip-lambda"
 """The archive comment of every zip pip-lambda writes: how it knows a zip it may replace (``-o``)."""
 
 _UTF8_FLAG = 0x800
+_LOCAL_HEADER = "<IHHHHHIIIHH"
+_CENTRAL_HEADER = "<IHHHHHHIIIHHHHHII"
+_END_RECORD = "<IHHHHIIH"
 _MAX_ENTRIES = 0xFFFF
 _MAX_32 = 0xFFFFFFFF
 ZIP_MAGIC = b"PK\x03\x04"
@@ -113,6 +116,16 @@ class ZipResult:
     entries: int
     members: tuple[Member, ...] = field(default=(), compare=False, repr=False)
     """Every file member as written, in the zip's order (folders are left out)."""
+
+
+def carried_size(written: ZipResult, folder: str) -> int:
+    """The bytes the members of ``written`` under ``folder`` (``python/`` of a layer: every member but the folder's
+    own entry) would take inside another zip this writer writes, named without ``folder``: the same data and headers,
+    less the zip's end record, the folder's entry, and the folder's name in each member's two headers."""
+    prefix = len(folder.encode("utf-8"))
+    headers = struct.calcsize(_LOCAL_HEADER) + struct.calcsize(_CENTRAL_HEADER)
+    end = struct.calcsize(_END_RECORD) + len(COMMENT)
+    return written.size - end - (headers + 2 * prefix) - 2 * prefix * (written.entries - 1)
 
 
 @dataclass(frozen=True)
@@ -353,15 +366,15 @@ def _write_members(
         fields = (20, flags, packed.method, dos_time, dos_date, packed.crc, len(packed.data), packed.size, len(name))
         attributes = entry.mode << 16 | (0x10 if entry.source is None else 0)
         central.append(
-            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, *fields, 0, 0, 0, 0, attributes, out.offset) + name
+            struct.pack(_CENTRAL_HEADER, 0x02014B50, 0x0314, *fields, 0, 0, 0, 0, attributes, out.offset) + name
         )
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name)
+        out.write(struct.pack(_LOCAL_HEADER, 0x04034B50, *fields, 0) + name)
         out.write(packed.data)
     directory_offset = out.offset
     directory = b"".join(central)
     out.write(directory)
     count = len(central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
+    end = struct.pack(_END_RECORD, 0x06054B50, 0, 0, count, count, len(directory), directory_offset, len(COMMENT))
     out.write(end + COMMENT)
     log.debug("%d of %d files copied from wheels, %d of %d bytes", len(copied), len(members), sum(copied), out.offset)
     return tuple(members)

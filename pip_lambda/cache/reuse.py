@@ -257,7 +257,8 @@ def remember(plan: Plan, result: BuildResult) -> None:
         return
     request = result.request
     installed = [dist.key + "==" + dist.version for dist in result.distributions]
-    pinned = plan.locked or (
+    # A selection given to the build is in its key: the key alone decides, even when it installs no wheel at all.
+    pinned = (plan.locked or request.selection is not None) or (
         is_pinned(plan.inputs.lines, request.pip_args.passthrough, installed) and not plan.inputs.remote_files
     )
     selection = plan.selection

@@ -68,9 +68,15 @@ pyproject.toml, [pip-lambda.targets.NAME] in setup.cfg), each into build/NAME an
 build/NAME.zip unless its table says otherwise. Options and pip arguments given here
 apply to every target.
 
+With --shared-layer NAME (or shared-layer = "NAME" at the top of the configuration),
+every function target is resolved first; what all of them install identically (same
+name, version and wheel file) goes into one layer built to build/NAME.zip, and each
+function is built without it and verified together with it.
+
 examples:
   pip-lambda build                                   # every named target
   pip-lambda build --report build/report.json        # one report for all of them
+  pip-lambda build --shared-layer shared             # build/shared.zip + each function without it
 """
 
 TOP_HELP = f"""\

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pip_lambda.cli.help import BUILD_EPILOG, INSTALL_EPILOG
@@ -18,13 +19,15 @@ from pip_lambda.config.request import request_for
 from pip_lambda.config.sources import Setting, Source, command_line_source, describe, environment_source, settings_for
 from pip_lambda.config.values import ConfigError
 from pip_lambda.errors import EnvironmentProblem, UsageError
-from pip_lambda.pipeline import build
+from pip_lambda.pipeline import build, check_request
 from pip_lambda.plan.request import BuildRequest
+from pip_lambda.plan.selection import PIP, Selection
 from pip_lambda.plan.sharing import check_functions, layer_request
 from pip_lambda.report.document import make_report, write_report
-from pip_lambda.report.summary import summary_lines
+from pip_lambda.report.summary import shared_layer_lines, summary_lines
 from pip_lambda.report.treemap import PAGE_START, render, write_page
 from pip_lambda.result import BuildResult
+from pip_lambda.shared import SharedBuild, build_shared, built, resolved
 from pip_lambda.tree.outputs import REPORT, SBOM, SideOutput, check_side_output
 
 log = logging.getLogger(__name__)
@@ -70,9 +73,14 @@ def _summarise(name: str | None, result: BuildResult) -> None:
         print("\n".join([paint(title, "bold", use_colour(sys.stdout)), *lines[1:]]))
 
 
-def _write_report(results: Sequence[tuple[str | None, BuildResult]], report: str | None, page: str | None) -> None:
+def _write_report(
+    results: Sequence[tuple[str | None, BuildResult]],
+    report: str | None,
+    page: str | None,
+    shared: SharedBuild | None = None,
+) -> None:
     if report:
-        write_report(make_report(results), Path(report))
+        write_report(make_report(results, shared), Path(report))
         log.info("wrote the report %s", report)
     if page:
         packages = [(_title(name, result), result.size) for name, result in results if result.size is not None]
@@ -130,16 +138,7 @@ def run_build(argv: Sequence[str]) -> int:
                 hint="set shared-layer at the top level ([tool.pip-lambda]) or pass --shared-layer",
             )
     if base["shared-layer"].value:
-        targets = {name: settings[name] for name in project.target_names}
-        layer, functions = _shared_requests(namespace.name, pips, base, targets)
-        _check_report(
-            base["report"].value, base["size-report"].value, [layer[1], *(request for _, request in functions)]
-        )
-        # Building from a Selection comes with the fast path (stream C2a); until then the plan is checked, not built.
-        raise UsageError(
-            f"--shared-layer {layer[0]}: building a layer from the wheels the functions share is not available yet",
-            hint="build the targets without --shared-layer",
-        )
+        return _build_shared(namespace.name, pips, base, {name: settings[name] for name in project.target_names})
     requests = [(name, request_for(settings[name], pips, name)) for name in names]
     _check_distinct(requests)
     _check_report(base["report"].value, base["size-report"].value, [request for _, request in requests])
@@ -153,10 +152,38 @@ def run_build(argv: Sequence[str]) -> int:
     return 0
 
 
+def _build_shared(
+    only: str | None, pips: Sequence[str], base: dict[str, Setting], targets: dict[str, dict[str, Setting]]
+) -> int:
+    """``build --shared-layer``: other layer targets first, then the shared layer and the functions deployed with it."""
+    layer, functions, others = _shared_requests(only, pips, base, targets)
+    every = [*others, layer, *functions]
+    _check_report(base["report"].value, base["size-report"].value, [request for _, request in every])
+    sboms = _check_sboms([(name, request, targets.get(name, base)) for name, request in every], base["report"].value)
+    results: list[tuple[str | None, BuildResult]] = []
+
+    def summarised(name: str, request: BuildRequest, selection: Selection | None = None) -> BuildResult:
+        result = build(request) if selection is None else built(name, request, selection)
+        results.append((name, result))
+        _summarise(name, result)
+        return result
+
+    for name, request in others:
+        summarised(name, request)
+    shared = build_shared(layer, functions, resolve=resolved, build=summarised, only=only)
+    if layer[1].verbosity >= 0:
+        lines = shared_layer_lines(shared)
+        print("\n".join([paint(lines[0], "bold", use_colour(sys.stdout)), *lines[1:]]))
+    _write_report(results, base["report"].value, base["size-report"].value, shared)
+    _write_sboms(results, sboms)
+    return 0
+
+
 def _shared_requests(
     only: str | None, pips: Sequence[str], base: dict[str, Setting], targets: dict[str, dict[str, Setting]]
-) -> tuple[tuple[str, BuildRequest], list[tuple[str, BuildRequest]]]:
-    """The shared layer's request and the function targets' (every named target but the layer and other layers).
+) -> tuple[tuple[str, BuildRequest], list[tuple[str, BuildRequest]], list[tuple[str, BuildRequest]]]:
+    """The shared layer's request, the function targets' (every named target but the layer, other layers and
+    container images), and the others' (built as usual, none with --name), all checked before anything runs.
 
     The layer is a target like any other (build/NAME and build/NAME.zip by default);
     a table [tool.pip-lambda.targets.NAME] sets its options, but never its requirements.
@@ -169,19 +196,28 @@ def _shared_requests(
             hint="give --name a function target, or leave it out to build every target",
         )
     layer = (shared, layer_request(request_for(targets.get(shared, base), pips, shared)))
-    functions = []
+    functions: list[tuple[str, BuildRequest]] = []
+    others: list[tuple[str, BuildRequest]] = []
     for name, settings in targets.items():
+        if name == shared:
+            continue
         request = request_for(settings, pips, name)
-        if name != shared and not request.layer:
-            functions.append((name, request))
+        if request.container:
+            log.info("%s is a container image, which Lambda deploys without layers: built on its own", name)
+        (others if request.layer or request.container else functions).append((name, request))
     if only is not None and only not in [name for name, _ in functions]:
         raise ConfigError(
             f"--name {only} is not a function target sharing the layer {shared}",
             hint=f"function targets: {', '.join(name for name, _ in functions) or 'none'}",
         )
     check_functions(shared, functions)
-    _check_distinct([layer, *functions])
-    return layer, functions
+    others = [] if only is not None else others
+    _check_distinct([*others, layer, *functions])
+    # The layer's wheels are known once the functions are resolved; what it writes is checked now.
+    check_request(replace(layer[1], selection=Selection((), PIP)))
+    for _, request in functions:
+        check_request(request)
+    return layer, functions, others
 
 
 def _check_distinct(requests: Sequence[tuple[str | None, BuildRequest]]) -> None:

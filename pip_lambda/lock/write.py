@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pip_lambda.errors import PipFailedError, UsageError, from_os_error
+from pip_lambda.errors import UsageError, from_os_error
 from pip_lambda.lock import pylock
 from pip_lambda.lock.decide import names_requirements
-from pip_lambda.pip import failures
 from pip_lambda.pip.args import REQUIREMENT, PipArgs, tokenize
-from pip_lambda.pip.requirements import is_lock_file, local_location, looks_arguments, read_pip_args
-from pip_lambda.pip.resolve import NotWheelFiles, resolve
-from pip_lambda.pip.run import pip_environment
+from pip_lambda.pip.requirements import is_lock_file, local_location
+from pip_lambda.pip.resolve import NotWheelFiles, resolve_explained
 from pip_lambda.plan.selection import Wheel
 from pip_lambda.plan.target import Target
 
@@ -113,18 +111,13 @@ def _has_project(pyproject: Path) -> bool:
 
 def resolved(target: Target, pip_args: PipArgs) -> tuple[Wheel, ...]:
     """pip's resolution for the target; a failure is explained as an install's is (no wheel, sdist only…)."""
-    found = read_pip_args(pip_args)
     try:
-        return resolve(target, pip_args).wheels
+        return resolve_explained(target, pip_args).wheels
     except NotWheelFiles as why:
         raise UsageError(
             f"{why.name} {why.version} comes from a folder or a version-control checkout, which a lock cannot hold",
             hint="lock wheels only: build it into a wheel and give it with --find-links",
         ) from None
-    except PipFailedError as failure:
-        with tempfile.TemporaryDirectory(prefix="pip-lambda-looks-") as scratch:
-            looks = looks_arguments(pip_args, found, Path(scratch))
-            raise failures.explain(failure, target, looks, pip_environment(target)) from None
 
 
 def document(picks: Sequence[Wheel], target: Target, folder: Path) -> dict[str, Any]:

@@ -17,7 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pip_lambda.errors import PipFailedError
+from pip_lambda.pip import failures
 from pip_lambda.pip.args import PipArgs
+from pip_lambda.pip.requirements import looks_arguments, read_pip_args
 from pip_lambda.pip.run import install_command, pip_environment, run_pip
 from pip_lambda.plan.selection import PIP, Selection, Wheel
 from pip_lambda.plan.target import Target
@@ -80,3 +82,13 @@ def resolve(target: Target, pip_args: PipArgs) -> Selection:
         selection = read_report(report)
     log.debug("pip resolved %s", ", ".join(f"{wheel.name}=={wheel.version}" for wheel in selection.wheels))
     return selection
+
+
+def resolve_explained(target: Target, pip_args: PipArgs) -> Selection:
+    """:func:`resolve`, a pip failure explained as an install's is (no wheel for the target, sdist only…)."""
+    try:
+        return resolve(target, pip_args)
+    except PipFailedError as failure:
+        with tempfile.TemporaryDirectory(prefix="pip-lambda-looks-") as scratch:
+            looks = looks_arguments(pip_args, read_pip_args(pip_args), Path(scratch))
+            raise failures.explain(failure, target, looks, pip_environment(target)) from None

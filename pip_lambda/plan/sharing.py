@@ -84,8 +84,9 @@ def layer_request(request: BuildRequest) -> BuildRequest:
     """The shared layer's request from the settings its target resolves to: a layer, without requirements or code.
 
     The wheels come from the intersection, so the requirements (files, specifiers,
-    constraints) of the top level or of the command line are dropped; pip's index
-    options stay, for fetching.  No ``--code`` and no handler: those are a function's.
+    constraints, a lock file's choice) of the top level or of the command line are
+    dropped; pip's index options stay, for fetching.  No ``--code`` and no handler:
+    those are a function's.
     """
     if request.output is None:
         raise UsageError(
@@ -98,6 +99,9 @@ def layer_request(request: BuildRequest) -> BuildRequest:
         layer=True,
         code=(),
         pip_args=parse_pip_args(tokens, request.target),
+        selection=None,
+        sdists=(),
+        source=None,
         verify=VerifyOptions(request.verify.enabled, request.verify.import_test, None, request.verify.python),
     )
 
@@ -110,6 +114,8 @@ class Savings:
     layer_zip: int
     function_zips: int
     """The functions' zips together."""
+    carried: int
+    """The bytes the layer's files would take inside one function's zip (archive.writer.carried_size)."""
 
     @property
     def shared(self) -> int:
@@ -117,12 +123,15 @@ class Savings:
 
     @property
     def standalone(self) -> int:
-        """About what the functions' zips would be without the layer: each would hold the layer's files again.
+        """An estimate of the functions' zips without the layer: each zip carrying the layer's files too.
 
-        Zip members are compressed one by one, so a standalone zip is its function zip
-        plus the layer's members, give or take the headers (``python/`` in names, folders).
+        Zip members are compressed one by one (and a wheel's deflated members are
+        copied as they are), so each standalone zip is about its function zip plus the
+        layer's members named without ``python/``.  An estimate, not a measurement: a
+        function with other trim options than the layer's would trim those files
+        otherwise, and a folder both hold is counted twice.
         """
-        return self.function_zips + self.functions * self.layer_zip
+        return self.function_zips + self.functions * self.carried
 
     @property
     def saved(self) -> int:

@@ -97,19 +97,32 @@ def trim_rows(trim: TrimResult) -> list[list[str]]:
 
 
 def shared_layer_lines(shared: SharedBuild) -> list[str]:
-    """What went into the shared layer, its zip, and the zip bytes it saved against standalone functions."""
-    lines = [f"Shared layer {shared.name}: {len(shared.shared)} distributions shared by {', '.join(shared.sharing)}"]
+    """What went into the shared layer, its zip, and the zip bytes it saved against standalone functions.
+
+    The standalone zips are estimated, not built, and the lines say so ("about").
+    """
+    count = len(shared.shared)
+    lines = [
+        f"Shared layer {shared.name}: {count} distribution{'' if count == 1 else 's'} shared by "
+        f"{', '.join(shared.sharing)}"
+    ]
     rows = [["distributions:", ", ".join(f"{wheel.name}=={wheel.version}" for wheel in shared.shared)]]
     if shared.layer.zip is not None:
         rows += [["zip:", str(shared.layer.zip.path)], ["sha256:", shared.layer.zip.sha256]]
     savings = shared.savings
     if savings is not None:
-        rows.append(
+        functions = f"{savings.functions} functions"
+        rows += [
             [
                 "zips:",
-                f"layer {human(savings.layer_zip)} + {savings.functions} functions {human(savings.function_zips)}"
-                f" = {human(savings.shared)}; about {human(savings.standalone)} as {savings.functions} standalone zips",
-            ]
-        )
-        rows.append(["saved:", f"{human(savings.saved)} ({savings.fraction:.0%})"])
+                f"layer {human(savings.layer_zip)} + {functions} {human(savings.function_zips)}"
+                f" = {human(savings.shared)}",
+            ],
+            [
+                "standalone:",
+                f"about {human(savings.standalone)} as {functions} each carrying the layer's files"
+                " (estimated, not built)",
+            ],
+            ["saved:", f"about {human(savings.saved)} ({savings.fraction:.0%})"],
+        ]
     return lines + table(rows, gap=" ")
