@@ -67,6 +67,7 @@ def test_the_readme_has_a_tested_snippet_for_each_place_of_use():
         "with-layer",
         "diff",
         "sbom",
+        "shared-layer",
     }
     deploy_tools = {"sam", "terraform", "cdk", "serverless"}
     assert places | deploy_tools <= set(scenarios())
