@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from pip_lambda.cli.arguments import parse_command
 from pip_lambda.cli.help import BUILD_EPILOG, INSTALL_EPILOG
 from pip_lambda.cli.terminal import configure_logging, end_status, paint, use_colour
 from pip_lambda.config.files import ProjectConfig, find_config
-from pip_lambda.config.options import build_parser, split_argv
 from pip_lambda.config.request import request_for
 from pip_lambda.config.sources import Setting, Source, command_line_source, describe, environment_source, settings_for
 from pip_lambda.config.values import ConfigError
@@ -33,24 +33,6 @@ from pip_lambda.tree.outputs import REPORT, SBOM, SideOutput, check_side_output
 log = logging.getLogger(__name__)
 
 PAGE = SideOutput("the size report", "--size-report", "build/size.html", start=PAGE_START.encode())
-
-
-def _parse(argv: Sequence[str], prog: str, epilog: str) -> tuple[argparse.Namespace, list[str]] | None:
-    """pip-lambda's options and pip's arguments; None when help was asked for (and printed)."""
-    parser = build_parser(
-        prog,
-        usage="%(prog)s [options] [pip install arguments...]",
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    before_separator = argv[: argv.index("--")] if "--" in argv else argv
-    if "-h" in before_separator or "--help" in before_separator:
-        print(parser.format_help(), end="")
-        return None
-    ours, pips = split_argv(argv)
-    namespace = parser.parse_args(ours)
-    configure_logging(namespace.verbose - namespace.quiet)
-    return namespace, pips
 
 
 def _settings(
@@ -95,7 +77,7 @@ def _title(name: str | None, result: BuildResult) -> str:
 
 
 def run_install(argv: Sequence[str]) -> int:
-    parsed = _parse(argv, "pip-lambda install", INSTALL_EPILOG)
+    parsed = parse_command(argv, "pip-lambda install", INSTALL_EPILOG)
     if parsed is None:
         return 0
     namespace, pips = parsed
@@ -116,7 +98,7 @@ def run_install(argv: Sequence[str]) -> int:
 
 
 def run_build(argv: Sequence[str]) -> int:
-    parsed = _parse(argv, "pip-lambda build", BUILD_EPILOG)
+    parsed = parse_command(argv, "pip-lambda build", BUILD_EPILOG)
     if parsed is None:
         return 0
     namespace, pips = parsed

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pip_lambda.cli.arguments import parse_command
 from pip_lambda.cli.help import LOCK_EPILOG
 from pip_lambda.cli.terminal import configure_logging, end_status
 from pip_lambda.config.files import find_config
-from pip_lambda.config.options import LOCK_OPTIONS, build_parser, install_option, split_argv
+from pip_lambda.config.options import LOCK_OPTIONS, install_option
 from pip_lambda.config.request import target_for
 from pip_lambda.config.sources import (
     Setting,
@@ -33,20 +33,10 @@ DEFAULT_OUTPUT = "pylock.toml"
 
 
 def run_lock(argv: Sequence[str]) -> int:
-    parser = build_parser(
-        "pip-lambda lock",
-        LOCK_OPTIONS,
-        usage="%(prog)s [options] [pip install arguments...]",
-        epilog=LOCK_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    before_separator = argv[: argv.index("--")] if "--" in argv else argv
-    if "-h" in before_separator or "--help" in before_separator:
-        print(parser.format_help(), end="")
+    parsed = parse_command(argv, "pip-lambda lock", LOCK_EPILOG, LOCK_OPTIONS)
+    if parsed is None:
         return 0
-    ours, pips = split_argv(argv, LOCK_OPTIONS)
-    namespace = parser.parse_args(ours)
-    configure_logging(namespace.verbose - namespace.quiet)
+    namespace, pips = parsed
     resolved_options = (*LOCK_OPTIONS, install_option("lock"))
     command_line = command_line_source(vars(namespace), LOCK_OPTIONS)
     settings = settings_for(command_line, environment_source(os.environ), find_config(), None, resolved_options)
