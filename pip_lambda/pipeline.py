@@ -58,7 +58,8 @@ def check_request(request: BuildRequest) -> RequirementSet:
         check_output(request.output, request.target_dir)
     found = with_locked_lines(read_pip_args(request.pip_args), request)
     check_code_paths(request.code, request.target_dir, request.output)
-    compile_patterns(request.trim.exclude)
+    if request.trim.exclude:
+        compile_patterns(request.trim.exclude)
     if request.trim.compile:
         compile_interpreter(request.target, request.trim.python)
     if request.output is not None:

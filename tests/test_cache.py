@@ -347,6 +347,17 @@ def test_cache_is_pruned_to_its_size_cap(project, run, offline, monkeypatch):
     assert sum(size for _, size in cache.summary(cache_root()).values()) <= 1
 
 
+def test_builds_in_a_burst_prune_the_cache_once(project, run, offline, monkeypatch):
+    assert run("install", "--runtime", "python3.12", *offline, "purepkg==1.0").exit_code == 0
+    monkeypatch.setenv("PIP_LAMBDA_CACHE_MAX_SIZE", "1")
+    assert run("install", "--runtime", "python3.12", *offline, "glibcpkg==2.0").exit_code == 0
+    assert sum(size for _, size in cache.summary(cache_root()).values()) > 1  # pruned moments ago: not again
+    stamp = cache_root() / cache.PRUNED
+    os.utime(stamp, (stamp.stat().st_mtime - cache.PRUNE_EVERY,) * 2)
+    assert run("install", "--runtime", "python3.12", *offline, "glibcpkg==1.0").exit_code == 0
+    assert sum(size for _, size in cache.summary(cache_root()).values()) <= 1
+
+
 def test_cache_folder_follows_platform_conventions(monkeypatch, tmp_path):
     monkeypatch.delenv("PIP_LAMBDA_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

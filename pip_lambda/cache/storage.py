@@ -236,14 +236,27 @@ def prune(root: Path, limit: int) -> tuple[int, int]:
     return removed, freed
 
 
+PRUNE_EVERY = 600.0
+"""Seconds between two prunes after builds: a prune reads every entry's record, which costs more the bigger the
+cache, so a burst of builds (a monorepo's functions, one after the other) pays for it once."""
+PRUNED = ".pruned"
+"""The file whose modification time says when the cache was last pruned after a build."""
+
+
 def prune_if_needed(root: Path) -> None:
-    """After a build has written to the cache: keep it under its size cap."""
+    """After a build has written to the cache: keep it under its size cap, unless that was checked moments ago."""
+    stamp = root / PRUNED
+    with contextlib.suppress(OSError):
+        if 0 <= time.time() - stamp.stat().st_mtime < PRUNE_EVERY:
+            return
     limit = max_size()
     try:
         removed, freed = prune(root, limit)
     except OSError as error:
         log.debug("could not prune the cache: %s", error)
         return
+    with contextlib.suppress(OSError):  # a read-only cache is pruned (or not) again next time
+        stamp.touch()
     if removed:
         log.debug("pruned %d cache items (%d bytes) to stay under %d bytes", removed, freed, limit)
 

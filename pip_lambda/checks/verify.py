@@ -106,7 +106,7 @@ def _distributions(root: Path, sites: Sequence[str], known: Sequence[Distributio
     found: list[tuple[Distribution, str]] = []
     for site in sites:
         if (root / site).is_dir():
-            found.extend((before.get(dist.dist_info, dist), site) for dist in find_distributions(root / site))
+            found.extend((dist, site) for dist in find_distributions(root / site, before))
     return found
 
 

@@ -7,7 +7,7 @@ inside the tree.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -93,9 +93,14 @@ def first(metadata: PackageMetadata | None, field: str) -> str | None:
     return str(values[0]) if values else None
 
 
-def find_distributions(site: Path) -> list[Distribution]:
-    """Every distribution in ``site``, sorted by name."""
-    found = [read_distribution(path) for path in dist_info_folders(site) if (path / "METADATA").is_file()]
+def find_distributions(site: Path, known: Mapping[str, Distribution] | None = None) -> list[Distribution]:
+    """Every distribution in ``site``, sorted by name; those in ``known`` (by ``.dist-info`` name) are not read again."""
+    known = known or {}
+    found = [
+        known.get(path.name) or read_distribution(path)
+        for path in dist_info_folders(site)
+        if (path / "METADATA").is_file()
+    ]
     return sorted(found, key=lambda dist: dist.key)
 
 

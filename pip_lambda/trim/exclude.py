@@ -17,18 +17,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
-from pathspec import GitIgnoreSpec
 
 from pip_lambda.errors import UsageError
 from pip_lambda.tree.distributions import Distribution
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 _HINT = "give a .gitignore pattern such as '*.md' or 'pkg/docs'"
 
 
 def compile_patterns(patterns: Sequence[str]) -> GitIgnoreSpec:
     """The patterns as one .gitignore specification; a pattern that is invalid or can match nothing is a UsageError."""
+    from pathspec import GitIgnoreSpec  # here: most builds exclude nothing, and pathspec takes a while to import
+
     for pattern in patterns:
         try:
             compiled = GitIgnoreSpec.from_lines([pattern])
