@@ -55,6 +55,19 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
     return elapsed, usage.ru_maxrss / 1024
 
 
+def settle_copied_target(tool: str, base: list[str], env: dict[str, str], project: Path) -> None:
+    """Put pip-lambda's target back after the project was restored from a copy, untimed.
+
+    pip-lambda knows the target folders it made by their identity (device and inode), which a copy does not keep;
+    in a copied project it would prove every run that the folder holds nothing but its zip's files (a walk a
+    user's edit-rebuild loop never pays). Building ``base`` again into an empty ``build`` restores the target
+    from pip-lambda's cache as it stood after the user's last build, and records it.
+    """
+    if tool == "pip-lambda" and (project / "build").is_dir():
+        shutil.rmtree(project / "build")
+        timed(base, env, project)
+
+
 def shell(script: str) -> list[str]:
     return ["bash", "-c", f"set -e; {script}"]
 

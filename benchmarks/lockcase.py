@@ -13,7 +13,9 @@ python3.12 x86_64, into ``build/lambda`` and ``build/lambda.zip``:
   --no-index --find-links WH -r requirements.txt && zip -r -q``.
 
 Cases, each the median of ``runs`` interleaved runs (every tool's run 1, then every tool's run 2...), each run
-starting from a copy of the state one build of the base lock left (caches and project):
+starting from a copy of the state one build of the base lock left (caches and project; pip-lambda's target is
+then put back by an untimed build from its cache, since a copy loses the folder identity pip-lambda knows its
+targets by, see common.settle_copied_target):
 
 - warm: a full build with every wheel in the tool's cache and no previous output (pip-lambda keeps its wheel
   store but not its recorded results, which would turn the build into a copy);
@@ -30,7 +32,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import PIP_PLATFORMS, UV_PLATFORM, Measure, fresh, shell, timed
+from common import PIP_PLATFORMS, UV_PLATFORM, Measure, fresh, settle_copied_target, shell, timed
 from locks import Lock, pip_lambda_reads_pylock
 
 TOOLS = ("manual", "uv", "pip-lambda")
@@ -96,13 +98,16 @@ class State:
         shutil.rmtree(self.saved, ignore_errors=True)
         shutil.copytree(self.live, self.saved, symlinks=True)
 
-    def restore(self, kind: str) -> None:
+    def restore(self, kind: str, base: list[str]) -> None:
+        """The state the build of ``base`` left; for a warm build without its output and recorded results."""
         shutil.rmtree(self.live)
         shutil.copytree(self.saved, self.live, symlinks=True)
         if kind == "warm":
             shutil.rmtree(self.project / "build")
             for section in ("results", "stamps"):  # pip-lambda's recorded builds; its wheel store stays
                 shutil.rmtree(self.live / "caches/pl" / section, ignore_errors=True)
+        else:
+            settle_copied_target(self.tool, base, self.env, self.project)
 
 
 def lock_case(
@@ -116,7 +121,7 @@ def lock_case(
     for run in range(runs):
         for kind in KINDS:
             for tool, state in states.items():
-                state.restore(kind)
+                state.restore(kind, tools.command(tool, base))
                 seconds, peak = timed(
                     tools.command(tool, changed if kind == "change" else base), state.env, state.project
                 )

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import HERE, TARGET, Measure, clean_env, fresh, shell, timed
+from common import HERE, TARGET, Measure, clean_env, fresh, settle_copied_target, shell, timed
 
 from pip_lambda.pip.run import install_command
 
@@ -141,6 +141,7 @@ class Bench:
                 for copy, live in ((snapshot / "project", project), (snapshot / "caches", self.work / "caches/run")):
                     shutil.rmtree(live)
                     shutil.copytree(copy, live, symlinks=True)
+                settle_copied_target(tool, self.command(tool, base, source), env, project)
                 self.run(measure, tool, kind, self.command(tool, lock, source), env, project)
             results.append(measure)
         return results[0], results[1]
