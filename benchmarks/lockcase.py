@@ -98,7 +98,7 @@ class State:
         shutil.rmtree(self.saved, ignore_errors=True)
         shutil.copytree(self.live, self.saved, symlinks=True)
 
-    def restore(self, kind: str, base: list[str]) -> None:
+    def restore(self, kind: str, base: list[str] | None = None) -> None:
         """The state the build of ``base`` left; for a warm build without its output and recorded results."""
         shutil.rmtree(self.live)
         shutil.copytree(self.saved, self.live, symlinks=True)
@@ -106,7 +106,7 @@ class State:
             shutil.rmtree(self.project / "build")
             for section in ("results", "stamps"):  # pip-lambda's recorded builds; its wheel store stays
                 shutil.rmtree(self.live / "caches/pl" / section, ignore_errors=True)
-        else:
+        elif base is not None:
             settle_copied_target(self.tool, base, self.env, self.project)
 
 
