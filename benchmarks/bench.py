@@ -142,6 +142,16 @@ def yield_results(output: Path, meta: dict, **sections: object) -> None:
     print(text, flush=True)
 
 
+def installed_as() -> str:
+    """How this pip-lambda is installed: an editable install adds its import hook to every command's start-up."""
+    import importlib.metadata
+    import json
+
+    direct = importlib.metadata.distribution("pip-lambda").read_text("direct_url.json")
+    editable = direct is not None and json.loads(direct).get("dir_info", {}).get("editable", False)
+    return "an editable install" if editable else "installed from its wheel"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -166,7 +176,7 @@ def main() -> None:
         "runs": options.runs,
         "functions": options.functions,
         "machine": machine(),
-        "pip_lambda": pip_lambda.__version__,
+        "pip_lambda": f"{pip_lambda.__version__} ({installed_as()})",
         "pip": subprocess.run(
             [sys.executable, "-m", "pip", "--version"], capture_output=True, text=True
         ).stdout.split()[1],
