@@ -21,7 +21,7 @@ start (or ``--wheelhouse DIR``, used as it is, offline), medians of ``--runs`` i
 Peak memory is the largest resident set of a build's process tree. Results are printed and written to
 benchmarks/results.md (after each workload, so partial results survive).
 
-    python benchmarks/bench.py                                   # everything, 3 runs (about an hour on 2 cores)
+    python benchmarks/bench.py                                   # everything, 3 runs (about 25 minutes on 2 cores)
     python benchmarks/bench.py --cases lock,monorepo             # issue 13's lock-file benchmark
     python benchmarks/bench.py --cases lock --workloads data --runs 5 --wheelhouse /path/to/wheels
     python benchmarks/bench.py --cases cold,warm,zip --runs 1 --workloads api --sources wheelhouse

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -576,3 +577,14 @@ def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Tem
     folder = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("PIP_LAMBDA_STATE_DIR", str(folder))
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the tests' pip-lambda processes receive SIGINT and SIGHUP, however the suite was started.
+
+    pip-lambda leaves a signal alone when it starts ignored (as under ``nohup``), and an ignored signal
+    stays ignored across ``exec``: a shell running ``pytest &`` or ``nohup pytest`` would make every
+    signal test wait for a stop that never comes.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
