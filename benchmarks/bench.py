@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
+import json
 import platform
 import subprocess
 import sys
@@ -144,9 +146,6 @@ def yield_results(output: Path, meta: dict, **sections: object) -> None:
 
 def installed_as() -> str:
     """How this pip-lambda is installed: an editable install adds its import hook to every command's start-up."""
-    import importlib.metadata
-    import json
-
     direct = importlib.metadata.distribution("pip-lambda").read_text("direct_url.json")
     editable = direct is not None and json.loads(direct).get("dir_info", {}).get("editable", False)
     return "an editable install" if editable else "installed from its wheel"

@@ -14,7 +14,7 @@ from pip_lambda.archive import reader
 from pip_lambda.cache.jsondata import Malformed
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
-from pip_lambda.report.size import CODE, Chains, Installed, PackageFile, SizeAnalysis, analyse, chain_text
+from pip_lambda.report.size import CODE, AnalysedDistribution, Chains, PackageFile, SizeAnalysis, analyse, chain_text
 
 from conftest import FakePip, _Wheel, make_wheel
 
@@ -33,9 +33,11 @@ GRAPH = {
 EXTRAS = {"orm": ("pg", "mysql")}
 
 
-def installed(*names: str, site: str = "") -> list[Installed]:
+def installed(*names: str, site: str = "") -> list[AnalysedDistribution]:
     return [
-        Installed(name, "1.0", (f"{site}{name}/__init__.py",), tuple(GRAPH[name]), EXTRAS.get(name, ()), site)
+        AnalysedDistribution(
+            name, "1.0", (f"{site}{name}/__init__.py",), tuple(GRAPH[name]), EXTRAS.get(name, ()), site
+        )
         for name in names
     ]
 
@@ -124,9 +126,9 @@ def test_without_requirements_the_chains_start_at_what_nothing_requires():
 
 def test_a_cycle_ends_and_each_chain_counts_once():
     cyclic = [
-        Installed("a", "1", ("a.py",), ("b",)),
-        Installed("b", "1", ("b.py",), ("c",)),
-        Installed("c", "1", ("c.py",), ("a", "b")),
+        AnalysedDistribution("a", "1", ("a.py",), ("b",)),
+        AnalysedDistribution("b", "1", ("b.py",), ("c",)),
+        AnalysedDistribution("c", "1", ("c.py",), ("a", "b")),
     ]
     analysis = analyse(
         [PackageFile(f"{name}.py", 1) for name in "abc"],
@@ -147,7 +149,7 @@ def test_shares_are_compressed_bytes_over_the_zip_and_unowned_files_are_your_cod
         PackageFile("utils-1.0.dist-info/METADATA", 100, 50),
         PackageFile("app.py", 300, 150),
     ]
-    utils = Installed("utils", "1.0", ("utils/__init__.py", "utils-1.0.dist-info/METADATA"), ())
+    utils = AnalysedDistribution("utils", "1.0", ("utils/__init__.py", "utils-1.0.dist-info/METADATA"), ())
     analysis = analyse(package, [utils], requested=[("utils", frozenset())], environment={}, zip_size=1000)
     assert [(part.name, part.unzipped, part.zipped) for part in analysis.parts] == [
         ("utils", 700, 350),
@@ -169,7 +171,7 @@ def test_largest_folders_are_two_levels_below_the_site():
         PackageFile("python/numpy.libs/openblas.so", 800),
         PackageFile("python/numpy/__init__.py", 10),
     ]
-    numpy = Installed("numpy", "2.0", tuple(item.path for item in package), (), (), "python/")
+    numpy = AnalysedDistribution("numpy", "2.0", tuple(item.path for item in package), (), (), "python/")
     (part,) = analyse(package, [numpy], requested=None, environment={}, zip_size=None).parts
     assert [(folder.path, folder.size) for folder in part.folders] == [
         ("python/numpy.libs", 800),

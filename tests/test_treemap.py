@@ -13,7 +13,7 @@ import pytest
 
 from pip_lambda.plan.runtimes import get_runtime
 from pip_lambda.plan.target import Arch, Target
-from pip_lambda.report.size import CODE, Installed, PackageFile, SizeAnalysis, analyse
+from pip_lambda.report.size import CODE, AnalysedDistribution, PackageFile, SizeAnalysis, analyse
 from pip_lambda.report.treemap import DATA_ID, PAGE_START, render
 
 from conftest import make_wheel
@@ -68,9 +68,9 @@ def sample(hostile: str = "") -> SizeAnalysis:
         PackageFile(f"app{hostile}.py", 30_000, 9_000),
     ]
     installed = [
-        Installed("big", "1.0", ("big/core/a.so", "big/__init__.py"), ("dep",)),
-        Installed("dep", "2.0", ("dep/__init__.py",), ()),
-        Installed("other", "3.0", ("other/__init__.py",), ()),
+        AnalysedDistribution("big", "1.0", ("big/core/a.so", "big/__init__.py"), ("dep",)),
+        AnalysedDistribution("dep", "2.0", ("dep/__init__.py",), ()),
+        AnalysedDistribution("other", "3.0", ("other/__init__.py",), ()),
     ]
     return analyse(
         files,

@@ -20,7 +20,7 @@ from pip_lambda.cache.jsondata import Json, count, field, items, mapping, option
 from pip_lambda.errors import UsageError
 from pip_lambda.pip.requirements import RequirementSet
 from pip_lambda.plan.target import Target
-from pip_lambda.report.size import CODE, Chains, Installed, PackageFile, Part, SizeAnalysis, analyse
+from pip_lambda.report.size import CODE, AnalysedDistribution, Chains, PackageFile, Part, SizeAnalysis, analyse
 from pip_lambda.tree.distributions import Distribution, read_metadata
 
 if TYPE_CHECKING:
@@ -96,11 +96,13 @@ def of_contents(contents: Contents, target: Target) -> SizeAnalysis:
     return replace(analysis, notes=(*analysis.notes, *guessed))
 
 
-def _installed(name: str, version: str, files: Iterable[str], metadata: PackageMetadata | None, site: str) -> Installed:
+def _installed(
+    name: str, version: str, files: Iterable[str], metadata: PackageMetadata | None, site: str
+) -> AnalysedDistribution:
     """A distribution as the analysis sees it: its files and what it requires."""
     requires = None if metadata is None else tuple(metadata.get_all("Requires-Dist") or ())
     extras = () if metadata is None else tuple(metadata.get_all("Provides-Extra") or ())
-    return Installed(name, version, tuple(sorted(files)), requires, extras, site)
+    return AnalysedDistribution(name, version, tuple(sorted(files)), requires, extras, site)
 
 
 def of_report(path: Path) -> list[tuple[str, SizeAnalysis]]:

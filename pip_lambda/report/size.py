@@ -42,7 +42,7 @@ class Chains(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Installed:
+class AnalysedDistribution:
     """One distribution of the package, as the analysis reads it."""
 
     name: str
@@ -209,7 +209,7 @@ def _part(value: Json) -> Part:
 
 def analyse(
     files: Sequence[PackageFile],
-    installed: Sequence[Installed],
+    installed: Sequence[AnalysedDistribution],
     *,
     requested: Sequence[tuple[str, frozenset[str]]] | None,
     environment: Mapping[str, str],
@@ -267,7 +267,7 @@ def analyse(
     )
 
 
-def _owners(files: Sequence[PackageFile], installed: Iterable[Installed]) -> dict[str, str]:
+def _owners(files: Sequence[PackageFile], installed: Iterable[AnalysedDistribution]) -> dict[str, str]:
     """The distribution (key) each file of the package belongs to: the first by name that lists it."""
     present = {item.path for item in files}
     owner: dict[str, str] = {}

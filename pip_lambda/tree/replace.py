@@ -60,7 +60,7 @@ def put_in_place(target_dir: Path, staging: Path, output: Path | None, new_zip: 
     """
     try:
         pause_point("staged")
-        if target_dir.exists():
+        if target_dir.exists():  # again: what is in the folder may have changed while the build ran
             check_target(target_dir, output=output)
         if new_zip is not None and holds(new_zip.output, new_zip.size, new_zip.sha256):
             new_zip.temporary.unlink()
